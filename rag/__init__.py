@@ -1,0 +1,1 @@
+"""Helsingborgs stads svarsassistent: retrieval, grounded generation and citations."""

@@ -1,0 +1,67 @@
+"""Any local sentence-transformers model folder (EmbeddingGemma, MiniLM, ...). Never downloads."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rag.embedders.base import Embedder, ProgressFn, normalize_rows
+from rag.errors import ModelMissingError
+
+log = logging.getLogger(__name__)
+
+
+class SentenceTransformerEmbedder(Embedder):
+    def __init__(self, model_path: str | Path, batch_size: int = 16) -> None:
+        self.model_path = Path(model_path)
+        self.batch_size = batch_size
+        self.model_id = f"sentence-transformers/{self.model_path.name}"
+        self._model: Any = None
+        self._dim: int | None = None
+
+    @property
+    def dim(self) -> int:  # type: ignore[override]
+        if self._dim is None:
+            self._dim = int(self._load().get_sentence_embedding_dimension())
+        return self._dim
+
+    def _load(self) -> Any:
+        if self._model is None:
+            if not (self.model_path / "config.json").exists() and not (self.model_path / "modules.json").exists():
+                raise ModelMissingError(
+                    str(self.model_path),
+                    "Point RAG_EMBEDDER_MODEL at a local sentence-transformers model folder.",
+                )
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            from sentence_transformers import SentenceTransformer
+
+            log.info("loading sentence-transformers model from %s", self.model_path)
+            self._model = SentenceTransformer(str(self.model_path), device="cpu", local_files_only=True)
+        return self._model
+
+    def _encode(self, texts: list[str], kind: str) -> np.ndarray:
+        model = self._load()
+        method = getattr(model, f"encode_{kind}", None)  # sentence-transformers >= 5 has encode_query/document
+        if method is None:
+            method = model.encode
+        return np.asarray(method(texts, batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False))
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return normalize_rows(self._encode([text], "query"))[0]
+
+    def embed_passages(self, texts: Sequence[str], progress: ProgressFn | None = None) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        out = []
+        for i in range(0, len(texts), self.batch_size):
+            batch = list(texts[i : i + self.batch_size])
+            out.append(self._encode(batch, "document"))
+            if progress:
+                progress(len(batch))
+        return normalize_rows(np.vstack(out))

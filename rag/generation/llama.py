@@ -1,0 +1,65 @@
+"""Local GGUF models through llama-cpp-python: loaded once, lazily; the prompt prefix cache is kept warm."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from rag.errors import ModelMissingError
+from rag.generation.base import Generator, Message
+
+log = logging.getLogger(__name__)
+
+ASSEMBLE_HINT = "Assemble the default model with: .venv/bin/rag models, or set RAG_LLM_PATH to a GGUF file."
+
+
+class LlamaCppGenerator(Generator):
+    def __init__(self, model_path: Path, *, n_ctx: int = 2048, threads: int = 2) -> None:
+        if n_ctx < 256:
+            raise ValueError(f"n_ctx must be at least 256, got {n_ctx}")
+        self.model_path = Path(model_path)
+        self.n_ctx = n_ctx
+        self.threads = threads
+        self.name = f"llama-cpp:{self.model_path.name}"
+        self._llm: Any = None
+        self._lock = threading.Lock()  # one llama.cpp context serves one request at a time
+
+    def _load(self) -> Any:
+        if self._llm is None:
+            if not self.model_path.is_file():
+                raise ModelMissingError(str(self.model_path), ASSEMBLE_HINT)
+            with open(self.model_path, "rb") as fh:
+                if fh.read(4) != b"GGUF":
+                    raise ModelMissingError(str(self.model_path), "It is not a GGUF file. " + ASSEMBLE_HINT)
+            try:
+                from llama_cpp import Llama
+            except ImportError as exc:
+                raise ModelMissingError("llama_cpp", "Install it with: .venv/bin/pip install llama-cpp-python") from exc
+            log.info("loading %s (n_ctx=%d, threads=%d)", self.model_path, self.n_ctx, self.threads)
+            try:
+                self._llm = Llama(
+                    model_path=str(self.model_path), n_ctx=self.n_ctx, n_threads=self.threads,
+                    n_threads_batch=self.threads, n_batch=512, verbose=False,
+                )
+            except (ValueError, RuntimeError) as exc:
+                raise ModelMissingError(str(self.model_path), f"llama.cpp could not load it ({exc}). " + ASSEMBLE_HINT) \
+                    from exc
+        return self._llm
+
+    def warm_up(self) -> None:
+        with self._lock:
+            self._load()
+
+    def stream(self, messages: list[Message], *, max_tokens: int) -> Iterator[str]:
+        with self._lock:
+            llm = self._load()
+            for part in llm.create_chat_completion(
+                messages=list(messages), max_tokens=max_tokens, temperature=0.0, top_k=1, repeat_penalty=1.05,
+                stream=True,
+            ):
+                delta = part["choices"][0].get("delta", {}).get("content")
+                if delta:
+                    yield delta

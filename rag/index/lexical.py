@@ -1,0 +1,128 @@
+"""Lexical search: BM25 over Swedish-normalised tokens (stemmed, diacritics folded, compounds split)."""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections import Counter
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+from scipy import sparse
+
+from rag.errors import IndexCorruptError
+from rag.text import lexical_tokens
+
+Tokenizer = Callable[[str], list[str]]
+
+MIN_PART = 3  # shortest compound part ("tid", "lov")
+MIN_COMPOUND = 7  # shortest token worth splitting
+
+
+class LexicalIndex(ABC):
+    @abstractmethod
+    def search(self, query: str, k: int) -> list[tuple[int, float]]:
+        """(position, score) pairs, best first; only positions that share a term with the query."""
+
+    @abstractmethod
+    def query_terms(self, query: str) -> list[str]:
+        """The query's terms as the index sees them (after normalisation and compound splitting)."""
+
+    @abstractmethod
+    def __len__(self) -> int: ...
+
+
+class BM25Index(LexicalIndex):
+    """Okapi BM25 on a sparse term matrix.
+
+    Swedish writes compounds as one word. Every long token, in the chunks and in the query, also counts
+    as the two corpus words it splits into ('bygglovsansökan' -> 'bygglov' + 'ansökan'), so
+    'öppet' meets 'öppettider' and 'transformationsarenan' meets 'arenan'.
+    """
+
+    def __init__(
+        self,
+        docs_tokens: Sequence[Sequence[str]],
+        *,
+        k1: float = 1.2,
+        b: float = 0.75,
+        tokenizer: Tokenizer = lexical_tokens,
+    ) -> None:
+        if k1 < 0 or not 0 <= b <= 1:
+            raise ValueError(f"BM25 needs k1 >= 0 and 0 <= b <= 1, got k1={k1}, b={b}")
+        self.k1, self.b = k1, b
+        self.tokenizer = tokenizer
+        self.docs_tokens = [list(t) for t in docs_tokens]
+        self.words = frozenset(t for toks in self.docs_tokens for t in toks)
+        vocab: dict[str, int] = {}
+        rows, cols, vals = [], [], []
+        for d, toks in enumerate(self.docs_tokens):
+            expanded = list(toks) + [p for t in toks for p in self.split_compound(t)]
+            for term, tf in Counter(expanded).items():
+                rows.append(d)
+                cols.append(vocab.setdefault(term, len(vocab)))
+                vals.append(tf)
+        self.vocab = vocab
+        n = len(self.docs_tokens)
+        tf = sparse.coo_matrix((vals, (rows, cols)), shape=(n, len(vocab)), dtype=np.float32)
+        lengths = np.array([len(t) for t in self.docs_tokens], dtype=np.float32)
+        avg = float(lengths.mean()) if n else 1.0
+        df = np.bincount(np.asarray(cols, dtype=np.int64), minlength=len(vocab)).astype(np.float32)
+        self.idf = np.log(1.0 + (n - df + 0.5) / (df + 0.5)).astype(np.float32)
+        denom = tf.data + k1 * (1 - b + b * lengths[tf.row] / max(avg, 1e-9))
+        weights = tf.data * (k1 + 1) / denom * self.idf[tf.col]
+        self._weights = sparse.csc_matrix((weights, (tf.row, tf.col)), shape=(n, len(vocab)), dtype=np.float32)
+
+    @classmethod
+    def from_texts(cls, texts: Sequence[str], tokenizer: Tokenizer = lexical_tokens) -> BM25Index:
+        return cls([tokenizer(t) for t in texts], tokenizer=tokenizer)
+
+    def __len__(self) -> int:
+        return len(self.docs_tokens)
+
+    def split_compound(self, term: str) -> list[str]:
+        """Two corpus words that make up term (a linking 's' allowed), or [] when none fits.
+
+        The split with the longest shorter part wins, so 'bygglovsansokan' gives 'bygglov' + 'ansokan'."""
+        if len(term) < MIN_COMPOUND or term[0].isdigit():
+            return []
+        best: list[str] = []
+        for i in range(MIN_PART, len(term) - MIN_PART + 1):
+            head, tail = term[:i], term[i:]
+            for h in (head, head[:-1] if head.endswith("s") else ""):
+                if len(h) >= MIN_PART and h in self.words and tail in self.words:
+                    if not best or min(len(h), len(tail)) > min(map(len, best)):
+                        best = [h, tail]
+        return best
+
+    def query_terms(self, query: str) -> list[str]:
+        out: list[str] = []
+        for term in self.tokenizer(query):
+            if term in self.vocab:
+                out.append(term)
+            out.extend(p for p in self.split_compound(term) if p in self.vocab)
+        return out
+
+    def search(self, query: str, k: int) -> list[tuple[int, float]]:
+        terms = [self.vocab[t] for t in self.query_terms(query)]
+        if not terms or k <= 0 or not len(self):
+            return []
+        scores = np.asarray(self._weights[:, terms].sum(axis=1)).ravel()
+        nz = np.flatnonzero(scores > 0)
+        if nz.size == 0:
+            return []
+        top = nz[np.argsort(-scores[nz], kind="stable")[:k]]
+        return [(int(i), float(scores[i])) for i in top]
+
+    # --- persistence: the tokens are stored; the matrix is rebuilt on load
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps({"k1": self.k1, "b": self.b, "docs": self.docs_tokens}, ensure_ascii=False))
+
+    @classmethod
+    def load(cls, path: Path, tokenizer: Tokenizer = lexical_tokens) -> BM25Index:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            return cls(data["docs"], k1=data["k1"], b=data["b"], tokenizer=tokenizer)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise IndexCorruptError(str(path), f"the lexical index is unreadable ({exc})") from exc

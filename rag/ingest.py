@@ -1,0 +1,164 @@
+"""Ingest: corpus files -> chunks -> vectors -> a new index, re-embedding only what changed."""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from rag.chunking import Chunker, ChunkerSettings
+from rag.embedders.base import Embedder
+from rag.errors import DocumentError, IndexCorruptError, RagError
+from rag.loaders import list_corpus_files, load_document, load_metadata
+from rag.store import FORMAT_VERSION, Manifest, load_index, read_manifest, write_index
+from rag.types import Chunk, Document, IngestReport
+
+log = logging.getLogger(__name__)
+
+ProgressFactory = Callable[[int], Callable[[int], None]]
+
+
+def passage_text(chunk: Chunk) -> str:
+    """What the embedder sees of a chunk: the document title gives short passages their topic."""
+    return f"{chunk.title}. {chunk.text}"
+
+
+def _fingerprint(doc: Document) -> dict[str, object]:
+    return {"sha256": doc.sha256, "title": doc.title, "date": doc.date, "url": doc.url}
+
+
+def tqdm_progress(total: int) -> Callable[[int], None]:
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, desc="Bäddar in textstycken", unit="st", leave=False)
+
+    def advance(n: int) -> None:
+        bar.update(n)
+        if bar.n >= total:
+            bar.close()
+
+    return advance
+
+
+class Ingestor:
+    def __init__(self, embedder: Embedder, chunker: Chunker | None = None, *, index_root: Path) -> None:
+        self.embedder = embedder
+        self.chunker = chunker or Chunker()
+        self.index_root = index_root
+
+    def run(self, corpus_dir: Path, *, progress: ProgressFactory | None = tqdm_progress) -> IngestReport:
+        """Bring the index in line with corpus_dir. Holds a lock so two ingests never interleave."""
+        self.index_root.mkdir(parents=True, exist_ok=True)
+        with open(self.index_root / ".ingest.lock", "w") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError as exc:
+                raise RagError("another ingest is running on this index; wait for it to finish") from exc
+            return self._run(corpus_dir, progress)
+
+    def _run(self, corpus_dir: Path, progress: ProgressFactory | None) -> IngestReport:
+        t0 = time.perf_counter()
+        corpus_dir = corpus_dir.resolve()
+        metadata = load_metadata(corpus_dir)
+        docs: list[Document] = []
+        skipped: dict[str, str] = {}
+        for path in list_corpus_files(corpus_dir):
+            try:
+                docs.append(load_document(path, corpus_dir, metadata))
+            except DocumentError as exc:
+                skipped[exc.path] = exc.reason
+                log.warning("skipped %s: %s", exc.path, exc.reason)
+
+        chunker_settings = self.chunker.settings.to_dict()
+        rebuild_reason: str | None = None
+        try:
+            old_manifest = read_manifest(self.index_root)
+        except IndexCorruptError as exc:
+            old_manifest, rebuild_reason = None, f"the previous index is damaged ({exc})"
+        if old_manifest is None and rebuild_reason is None:
+            rebuild_reason = "no index yet"
+        elif old_manifest is not None:
+            if old_manifest.format_version != FORMAT_VERSION:
+                rebuild_reason = f"index format changed ({old_manifest.format_version} -> {FORMAT_VERSION})"
+            elif old_manifest.embedder_id != self.embedder.model_id:
+                rebuild_reason = f"embedder changed ({old_manifest.embedder_id} -> {self.embedder.model_id})"
+            elif old_manifest.chunker != chunker_settings:
+                rebuild_reason = f"chunker settings changed ({old_manifest.chunker} -> {chunker_settings})"
+
+        old_docs = old_manifest.documents if (old_manifest and not rebuild_reason) else {}
+        current = {d.source: d for d in docs}
+        added = sorted(s for s in current if s not in old_docs)
+        changed = sorted(s for s in current if s in old_docs and old_docs[s].get("fingerprint") != _fingerprint(current[s]))
+        removed = sorted(s for s in old_docs if s not in current)
+        unchanged = sorted(s for s in current if s in old_docs and s not in changed)
+
+        if not (added or changed or removed or rebuild_reason) and old_manifest is not None:
+            if old_manifest.skipped != skipped:
+                log.info("skipped files changed but no document did; the index stays as it is")
+            return IngestReport(
+                unchanged=unchanged, skipped=skipped, chunks_total=old_manifest.n_chunks,
+                index_dir=str(self.index_root), seconds=time.perf_counter() - t0,
+            )
+        if rebuild_reason and old_manifest is not None:
+            log.info("full rebuild: %s", rebuild_reason)
+
+        # Reuse vectors of unchanged documents and of identical chunk texts from the old index.
+        reuse: dict[str, np.ndarray] = {}
+        old_by_source: dict[str, list[tuple[Chunk, np.ndarray]]] = {}
+        if old_docs:
+            try:
+                old = load_index(self.index_root)
+                for chunk, vec in zip(old.chunks, old.vectors, strict=True):
+                    old_by_source.setdefault(chunk.source, []).append((chunk, vec))
+                    reuse[chunk.sha256 + "|" + chunk.title] = vec
+            except RagError as exc:
+                log.warning("cannot reuse the old index (%s); embedding everything", exc)
+                rebuild_reason = rebuild_reason or f"the previous index could not be read ({exc})"
+                added, changed, unchanged = sorted(current), [], []
+
+        chunks: list[Chunk] = []
+        vectors: list[np.ndarray | None] = []
+        manifest_docs: dict[str, dict[str, object]] = {}
+        for doc in docs:
+            if doc.source in unchanged and doc.source in old_by_source:
+                pairs = old_by_source[doc.source]
+            else:
+                pairs = [(c, reuse.get(c.sha256 + "|" + c.title)) for c in self.chunker.split(doc)]  # type: ignore[misc]
+            for c, v in pairs:
+                chunks.append(c)
+                vectors.append(v)
+            manifest_docs[doc.source] = {
+                "doc_id": doc.doc_id, "title": doc.title, "fingerprint": _fingerprint(doc), "chunks": len(pairs),
+            }
+
+        todo = [i for i, v in enumerate(vectors) if v is None]
+        if todo:
+            advance = progress(len(todo)) if progress else None
+            fresh = self.embedder.embed_passages([passage_text(chunks[i]) for i in todo], progress=advance)
+            for i, v in zip(todo, fresh, strict=True):
+                vectors[i] = v
+        dim = self.embedder.dim
+        matrix = np.vstack(vectors) if vectors else np.zeros((0, dim), dtype=np.float32)  # type: ignore[arg-type]
+        manifest = Manifest(
+            embedder_id=self.embedder.model_id, dim=dim, chunker=chunker_settings,
+            documents=manifest_docs, skipped=skipped,
+        )
+        path = write_index(self.index_root, manifest, chunks, matrix)
+        report = IngestReport(
+            added=added, changed=changed, removed=removed, unchanged=unchanged, skipped=skipped,
+            chunks_embedded=len(todo), chunks_total=len(chunks), full_rebuild_reason=rebuild_reason,
+            index_dir=str(path), seconds=time.perf_counter() - t0,
+        )
+        log.info(
+            "ingest: %d added, %d changed, %d removed, %d unchanged, %d skipped; embedded %d of %d chunks",
+            len(added), len(changed), len(removed), len(unchanged), len(skipped), len(todo), len(chunks),
+        )
+        return report
+
+
+def default_chunker(chunk_size: int, chunk_overlap: int) -> Chunker:
+    return Chunker(ChunkerSettings(chunk_size=chunk_size, chunk_overlap=chunk_overlap))

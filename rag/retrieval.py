@@ -1,0 +1,154 @@
+"""Hybrid retrieval: dense (FAISS) + lexical (BM25) fused by reciprocal rank, and the relevance verdict.
+
+The relevance verdict decides, before any LLM call, whether the corpus can answer at all. It rests on
+evidence that does not depend on where an embedder's cosines happen to sit:
+
+* ``coverage``: the idf-weighted share of the question's topic terms that occur in the best passage.
+  A term the corpus never contains ("bygglov") weighs as much as the rarest known term, so a question
+  about something the documents do not mention scores low however well its other words match.
+* ``dense_margin``: how far the best cosine stands above the median of the top hits, in units of the
+  spread of the whole top list; a question that matches one passage clearly stands out, one that
+  matches nothing gives a flat list.
+
+confidence = coverage, lifted by a clear dense margin; the threshold (Settings.relevance_threshold)
+is calibrated on the project's own questions (see eval/calibrate.py and docs).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from rag.embedders.base import Embedder
+from rag.index.lexical import BM25Index
+from rag.store import IndexData, lexical_text
+from rag.text import lexical_tokens
+from rag.types import Hit, Retrieval
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RetrievalSettings:
+    top_k: int = 8
+    candidates: int = 30  # per channel, before fusion
+    rrf_k: int = 60
+    dense_weight: float = 1.0
+    lexical_weight: float = 1.0
+    relevance_threshold: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.top_k <= 0 or self.candidates < self.top_k:
+            raise ValueError(f"need 0 < top_k <= candidates, got top_k={self.top_k}, candidates={self.candidates}")
+
+
+class HybridRetriever:
+    def __init__(self, data: IndexData, embedder: Embedder, settings: RetrievalSettings | None = None) -> None:
+        if data.manifest.embedder_id != embedder.model_id:
+            from rag.errors import IndexCorruptError
+
+            raise IndexCorruptError(
+                str(data.path),
+                f"it was built with {data.manifest.embedder_id} but the configured embedder is "
+                f"{embedder.model_id}; re-run ingest to rebuild it",
+            )
+        self.data = data
+        self.embedder = embedder
+        self.settings = settings or RetrievalSettings()
+        self.timings_ms: dict[str, float] = {}
+
+    @property
+    def lexical(self) -> BM25Index:
+        return self.data.lexical
+
+    def search(self, query: str, k: int | None = None) -> Retrieval:
+        s = self.settings
+        k = k or s.top_k
+        t0 = time.perf_counter()
+        qvec = self.embedder.embed_query(query)
+        t1 = time.perf_counter()
+        dense = self.data.dense.search(qvec, s.candidates)
+        t2 = time.perf_counter()
+        lexical = self.lexical.search(query, s.candidates)
+        t3 = time.perf_counter()
+
+        fused: dict[int, float] = {}
+        dense_rank = {pos: r for r, (pos, _) in enumerate(dense, 1)}
+        lex_rank = {pos: r for r, (pos, _) in enumerate(lexical, 1)}
+        for pos, r in dense_rank.items():
+            fused[pos] = fused.get(pos, 0.0) + s.dense_weight / (s.rrf_k + r)
+        for pos, r in lex_rank.items():
+            fused[pos] = fused.get(pos, 0.0) + s.lexical_weight / (s.rrf_k + r)
+        order = sorted(fused, key=lambda p: (-fused[p], p))[:k]
+        dense_score = dict(dense)
+        lex_score = dict(lexical)
+        # cosines for fused hits the dense channel did not list (cheap: vectors are in memory)
+        hits = []
+        for pos in order:
+            cos = dense_score.get(pos)
+            if cos is None:
+                cos = float(self.data.vectors[pos] @ qvec)
+            hits.append(
+                Hit(
+                    chunk=self.data.chunks[pos],
+                    score=fused[pos],
+                    ranks={"dense": dense_rank.get(pos), "lexical": lex_rank.get(pos)},
+                    scores={"dense": cos, "lexical": lex_score.get(pos)},
+                )
+            )
+        confidence, reason = self.relevance(query, hits, [sc for _, sc in dense])
+        t4 = time.perf_counter()
+        self.timings_ms = {
+            "embed_query": (t1 - t0) * 1000,
+            "dense_search": (t2 - t1) * 1000,
+            "lexical_search": (t3 - t2) * 1000,
+            "fusion": (t4 - t3) * 1000,
+        }
+        return Retrieval(
+            query=query, hits=hits, relevant=confidence >= s.relevance_threshold,
+            confidence=confidence, reason=reason,
+        )
+
+    # --- the relevance verdict ---------------------------------------------------------------------
+
+    def term_weights(self, query: str) -> dict[str, float]:
+        """Topic terms of the query with idf weights; unknown terms get the weight of the rarest term."""
+        lex = self.lexical
+        n = max(len(lex), 1)
+        max_idf = math.log(1.0 + (n + 0.5) / 0.5)
+        weights: dict[str, float] = {}
+        for term in lexical_tokens(query):
+            if len(term) < 2:
+                continue
+            parts = [term] if term in lex.vocab else [p for p in lex.split_compound(term) if p in lex.vocab]
+            if not parts:
+                weights[term] = max_idf
+            for p in parts:
+                weights[p] = float(lex.idf[lex.vocab[p]])
+        return weights
+
+    def coverage(self, query: str, text: str) -> float:
+        weights = self.term_weights(query)
+        total = sum(weights.values())
+        if total <= 0:
+            return 0.0
+        tokens = lexical_tokens(text)
+        present = set(tokens) | {p for t in tokens for p in self.lexical.split_compound(t)}
+        return sum(w for t, w in weights.items() if t in present) / total
+
+    def relevance(self, query: str, hits: list[Hit], dense_scores: list[float]) -> tuple[float, str]:
+        if not hits:
+            return 0.0, "no passages"
+        coverage = max(self.coverage(query, lexical_text(h.chunk)) for h in hits[:3])
+        margin = 0.0
+        if len(dense_scores) >= 4:
+            arr = np.asarray(dense_scores, dtype=np.float32)
+            spread = float(arr.max() - arr.min()) or 1e-6
+            margin = float((arr[0] - np.median(arr[: min(len(arr), 8)])) / spread)
+        confidence = min(1.0, coverage + 0.25 * max(0.0, margin - 0.35))
+        reason = f"coverage={coverage:.2f} dense_margin={margin:.2f}"
+        return confidence, reason

@@ -1,0 +1,279 @@
+"""The one service every door calls: the CLI, the chat, the HTTP API and the evaluation."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from rag.attribution import SupportChecker, strip_markers
+from rag.config import Settings
+from rag.embedders.base import Embedder, make_embedder
+from rag.errors import InputError
+from rag.generation.base import Generator, make_generator
+from rag.handoff import Handoff, find_handoff
+from rag.prompting import build_messages, detect_language, render_prompt, say
+from rag.privacy import redact
+from rag.retrieval import HybridRetriever, RetrievalSettings
+from rag.store import IndexData, load_index
+from rag.text import content_terms, split_sentences
+from rag.types import Answer, AnswerDelta, Chunk, Citation, Hit, SentenceCheck, Turn
+
+log = logging.getLogger(__name__)
+
+_DONT_KNOW = re.compile(r"\b(det vet jag inte|vet inte|framgår inte|i don'?t know|not in the sources)\b", re.I)
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    question: str
+    retrieval_query: str
+    language: str
+    notices: list[str]
+
+
+class AssistantService:
+    """Answers questions from the index with verified, cited sentences, or refuses with a hand-off.
+
+    Construction only stores; the index, the embedder and the LLM load on first use (once).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        embedder: Embedder | None = None,
+        generator: Generator | None = None,
+        index: IndexData | None = None,
+    ) -> None:
+        self.settings = settings
+        self._embedder = embedder
+        self._generator = generator
+        self._index = index
+        self._retriever: HybridRetriever | None = None
+        self._handoff: Handoff | None = None
+        self._lock = threading.Lock()
+        self.checker = SupportChecker(settings.support_threshold)
+
+    # --- lazily built parts ---------------------------------------------------------------------------
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = make_embedder(self.settings)
+        return self._embedder
+
+    @property
+    def generator(self) -> Generator:
+        if self._generator is None:
+            self._generator = make_generator(self.settings)
+        return self._generator
+
+    @property
+    def retriever(self) -> HybridRetriever:
+        with self._lock:
+            if self._retriever is None:
+                if self._index is None:
+                    self._index = load_index(self.settings.index_dir)
+                self._retriever = HybridRetriever(
+                    self._index,
+                    self.embedder,
+                    RetrievalSettings(
+                        top_k=self.settings.top_k, rrf_k=self.settings.rrf_k,
+                        candidates=max(30, self.settings.top_k),
+                        relevance_threshold=self.settings.relevance_threshold,
+                    ),
+                )
+            return self._retriever
+
+    @property
+    def index(self) -> IndexData:
+        return self.retriever.data
+
+    @property
+    def handoff(self) -> Handoff:
+        if self._handoff is None:
+            self._handoff = find_handoff(self.index.chunks)
+        return self._handoff
+
+    def reload(self) -> None:
+        """Pick up a freshly built index (after ingest); models stay loaded."""
+        with self._lock:
+            self._index = None
+            self._retriever = None
+            self._handoff = None
+
+    # --- answering ---------------------------------------------------------------------------------------
+    def ask(self, question: str, history: Sequence[Turn] = ()) -> Answer:
+        answer = None
+        for event in self.ask_stream(question, history):
+            if isinstance(event, Answer):
+                answer = event
+        assert answer is not None
+        return answer
+
+    def ask_stream(self, question: str, history: Sequence[Turn] = ()) -> Iterator[AnswerDelta | Answer]:
+        """Yield verified answer text sentence by sentence, then the final Answer."""
+        t_start = time.perf_counter()
+        timings: dict[str, float] = {}
+        try:
+            prep = self._prepare(question, history)
+        except InputError:
+            lang = detect_language(question or "")
+            yield Answer(
+                question=question or "", text=say("empty", lang), refused=True, language=lang,
+                refusal_reason="empty", timings_ms={"total": (time.perf_counter() - t_start) * 1000},
+            )
+            return
+        log.info("question (%s): %s", prep.language, redact(prep.question)[:300])
+
+        retrieval = self.retriever.search(prep.retrieval_query)
+        timings.update(self.retriever.timings_ms)
+        timings["retrieval"] = sum(self.retriever.timings_ms.values())
+        hits = retrieval.hits
+        if not retrieval.relevant:
+            log.info("refused before the LLM: %s (%s)", retrieval.reason, retrieval.confidence)
+            answer = self._refusal(prep, hits, "not_relevant", retrieval.confidence, timings, t_start)
+            yield AnswerDelta(answer.text)
+            yield answer
+            return
+
+        passages = [h.chunk for h in hits[: self.settings.context_k]]
+        messages = build_messages(prep.question, passages, prep.language)
+        t_gen = time.perf_counter()
+        first_token: float | None = None
+        raw = ""
+        n_tokens = 0
+        kept: list[tuple[SentenceCheck, int]] = []
+        checks: list[SentenceCheck] = []
+        emitted = 0  # sentences of raw already verified
+        for piece in self.generator.stream(messages, max_tokens=self.settings.llm_max_tokens):
+            if first_token is None:
+                first_token = time.perf_counter()
+            n_tokens += 1
+            raw += piece
+            sentences = split_sentences(strip_markers(raw))
+            while len(sentences) - 1 > emitted:  # the last one may still be growing
+                text = self._verify(sentences[emitted], passages, prep.question, kept, checks)
+                emitted += 1
+                if text:
+                    yield AnswerDelta(text)
+        for sentence in split_sentences(strip_markers(raw))[emitted:]:
+            text = self._verify(sentence, passages, prep.question, kept, checks)
+            if text:
+                yield AnswerDelta(text)
+        t_end = time.perf_counter()
+        timings["time_to_first_token"] = ((first_token or t_end) - t_gen) * 1000
+        timings["generation"] = (t_end - t_gen) * 1000
+
+        if not kept and _DONT_KNOW.search(raw):
+            answer = self._refusal(prep, hits, "model_said_unknown", retrieval.confidence, timings, t_start)
+            answer.llm_called, answer.prompt, answer.raw_generation = True, render_prompt(messages), raw
+            answer.sentences, answer.tokens_generated = checks, n_tokens
+            yield AnswerDelta(answer.text)
+            yield answer
+            return
+
+        fallback = not kept
+        if fallback:
+            text, citations = self._quote_best(prep, passages)
+            yield AnswerDelta(text)
+        else:
+            text, citations = self._compose(kept, passages)
+        timings["total"] = (time.perf_counter() - t_start) * 1000
+        log.info("answered: %d sentences kept of %d, fallback=%s, %.0f ms", len(kept), len(checks), fallback,
+                 timings["total"])
+        yield Answer(
+            question=prep.question, text=text, refused=False, language=prep.language, citations=citations,
+            passages=hits, sentences=checks, notices=prep.notices, llm_called=True, fallback=fallback,
+            prompt=render_prompt(messages), raw_generation=raw, confidence=retrieval.confidence,
+            timings_ms=timings, tokens_generated=n_tokens,
+        )
+
+    # --- steps ----------------------------------------------------------------------------------------------
+    def _prepare(self, question: str, history: Sequence[Turn]) -> _Prepared:
+        if not isinstance(question, str):
+            raise InputError(f"question must be text, got {type(question).__name__}")
+        q = " ".join(question.split())
+        if not q:
+            raise InputError("the question is empty")
+        language = detect_language(q)
+        notices = []
+        limit = self.settings.max_question_chars
+        if len(q) > limit:
+            q = q[:limit].rsplit(" ", 1)[0] or q[:limit]
+            notices.append(say("truncated", language, n=limit))
+        return _Prepared(q, self._condense(q, history), language, notices)
+
+    def _condense(self, question: str, history: Sequence[Turn]) -> str:
+        """A standalone query for retrieval: a short follow-up borrows the topic of the previous user turn."""
+        previous = [t.content for t in history if t.role == "user" and t.content.strip()]
+        if not previous or len(content_terms(question)) > 3:
+            return question
+        return f"{previous[-1][-300:]} {question}"
+
+    def _verify(
+        self, sentence: str, passages: list[Chunk], question: str,
+        kept: list[tuple[SentenceCheck, int]], checks: list[SentenceCheck],
+    ) -> str:
+        """Check one generated sentence; keep it with its [n] marker when a passage supports it."""
+        if any(sentence == c.text for c in checks):  # small models repeat themselves
+            return ""
+        att = self.checker.check(sentence, passages, question=question)
+        checks.append(att.check)
+        if att.passage_index is None:
+            log.info("dropped unsupported sentence: %s", att.check.reason)
+            return ""
+        kept.append((att.check, att.passage_index))
+        order = _citation_order(kept)
+        return f"{sentence} [{order[att.passage_index]}]"
+
+    def _compose(
+        self, kept: list[tuple[SentenceCheck, int]], passages: list[Chunk]
+    ) -> tuple[str, list[Citation]]:
+        order = _citation_order(kept)
+        text = " ".join(f"{check.text} [{order[idx]}]" for check, idx in kept)
+        support: dict[int, list[float]] = {}
+        for check, idx in kept:
+            support.setdefault(idx, []).append(check.support)
+        citations = [
+            Citation(n=order[idx], chunk=passages[idx], score=sum(v) / len(v))
+            for idx, v in sorted(support.items(), key=lambda kv: order[kv[0]])
+        ]
+        return text, citations
+
+    def _quote_best(self, prep: _Prepared, passages: list[Chunk]) -> tuple[str, list[Citation]]:
+        """No generated sentence survived: quote the best passage's most relevant sentences instead."""
+        q_terms = content_terms(prep.retrieval_query)
+
+        def score(s: str) -> float:
+            return len(q_terms & content_terms(s)) / (len(q_terms) or 1)
+
+        best_passage = max(passages, key=lambda p: (score(p.text), -passages.index(p)))
+        sentences = split_sentences(best_passage.text)
+        ranked = sorted(range(len(sentences)), key=lambda i: (-score(sentences[i]), i))[:2]
+        quote = " ".join(sentences[i] for i in sorted(ranked))
+        text = f"{say('fallback', prep.language, title=best_passage.title)} ”{quote}” [1]"
+        return text, [Citation(n=1, chunk=best_passage, score=score(quote))]
+
+    def _refusal(
+        self, prep: _Prepared, hits: list[Hit], reason: str, confidence: float,
+        timings: dict[str, float], t_start: float,
+    ) -> Answer:
+        text = say("not_relevant", prep.language) + "\n" + self.handoff.render(prep.language)
+        timings["total"] = (time.perf_counter() - t_start) * 1000
+        return Answer(
+            question=prep.question, text=text, refused=True, language=prep.language, passages=hits,
+            refusal_reason=reason, notices=prep.notices, llm_called=False, confidence=confidence,
+            timings_ms=timings,
+        )
+
+
+def _citation_order(kept: list[tuple[SentenceCheck, int]]) -> dict[int, int]:
+    """Passage index -> citation number, numbered by first use in the answer."""
+    order: dict[int, int] = {}
+    for _, idx in kept:
+        order.setdefault(idx, len(order) + 1)
+    return order

@@ -1,0 +1,155 @@
+"""Swedish-aware text handling: normalisation, lexical tokens, sentences and checkable facts."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from functools import lru_cache
+
+import snowballstemmer
+
+# --- normalisation ---------------------------------------------------------------------------
+
+_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
+_CONTROL = re.compile(r"[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\u200c-\u200f\ufeff]")
+_MANY_NEWLINES = re.compile(r"\n{3,}")
+
+
+def normalize_text(text: str) -> str:
+    """NFC, unified line ends, no control characters, collapsed spaces; paragraphs (blank lines) kept."""
+    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
+    text = _CONTROL.sub("", text)
+    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
+    return _MANY_NEWLINES.sub("\n\n", "\n".join(lines)).strip()
+
+
+def fold(text: str) -> str:
+    """Lower-case and strip diacritics, so OCR-damaged 'malbild' meets 'målbild'."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+# --- lexical tokens ----------------------------------------------------------------------------
+
+# Function words that carry no topic. Folded forms (no diacritics), because folding happens first.
+SWEDISH_STOPWORDS = frozenset(
+    fold(w)
+    for w in """
+    och i att det som en på är av för med till den har de inte om ett han men var jag sig från vi så kan
+    man när år säger hon under också efter eller nu sin där vid mot ska skulle kommer ut får finns vara
+    hade alla andra mycket än här då sedan över bara in blir upp även vad få två vill ha många hur mer
+    går sitt du dig din dina ditt mig min mitt mina oss vår vårt våra er ert era deras hans hennes dess
+    denna detta dessa vilken vilket vilka vem vems varför vart hit dit nej ja jo bli blev blivit ni er ert era
+    varit gör göra gjorde gjort kunna kunde måste mitt någon något några ingen inget inga hos utan
+    samt enligt genom kring mellan sådan sådana sådant själv själva just ju väl nog bra hej tack snälla
+    the a an and or of to in on for is are was were be what which who how when where why do does did
+    can could i you my your it this that with from at by as me please hi hello
+    """.split()
+)
+
+_TOKEN = re.compile(r"[0-9]+(?:[.:,][0-9]+)*|[^\W\d_]+", re.UNICODE)
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> snowballstemmer.stemmer:  # type: ignore[name-defined]
+    return snowballstemmer.stemmer("swedish")
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    """Swedish Snowball stem of a lower-case word, then folded (stem first: the suffix rules need å/ä/ö)."""
+    return fold(_stemmer().stemWord(word))
+
+
+def raw_tokens(text: str) -> list[str]:
+    return [t.lower() for t in _TOKEN.findall(text)]
+
+
+def lexical_tokens(text: str, *, keep_stopwords: bool = False) -> list[str]:
+    """Tokens for the lexical index and for support checks: lower-case, stemmed, diacritics folded."""
+    out = []
+    for tok in raw_tokens(text):
+        if not keep_stopwords and fold(tok) in SWEDISH_STOPWORDS:
+            continue
+        out.append(tok if tok[0].isdigit() else stem(tok))
+    return out
+
+
+def content_terms(text: str) -> set[str]:
+    """Distinct topic-bearing terms (stemmed, folded, stop words and one-letter tokens removed)."""
+    return {t for t in lexical_tokens(text) if len(t) > 1}
+
+
+# --- sentences ---------------------------------------------------------------------------------
+
+_ABBREVIATIONS = ("t.ex.", "bl.a.", "m.m.", "o.s.v.", "osv.", "ca.", "dvs.", "d.v.s.", "t.o.m.", "s.k.", "e.g.")
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"”’)\]]*\s+(?=[\"“”(\[]?[A-ZÅÄÖÉ0-9])|\n+")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split running text into sentences; keeps abbreviations such as 't.ex.' and times such as '08.00'."""
+    protected = text
+    for i, abbr in enumerate(_ABBREVIATIONS):
+        protected = re.sub(re.escape(abbr), f"\u0000{i}\u0000", protected, flags=re.IGNORECASE)
+    parts = _SENTENCE_END.split(protected)
+    out = []
+    for part in parts:
+        for i, abbr in enumerate(_ABBREVIATIONS):
+            part = part.replace(f"\u0000{i}\u0000", abbr)
+        part = part.strip()
+        if part:
+            out.append(part)
+    return out
+
+
+# --- facts that must be found in the cited passage -------------------------------------------------
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_URL = re.compile(r"(?:https?://|www\.)\S+|\b[\w-]+(?:\.[\w-]+)*\.(?:se|com|nu|org|eu)\b", re.IGNORECASE)
+_PHONE = re.compile(r"(?<![\d])(?:\+46|0)\d{1,3}[- ]?\d{2,3}(?:[ -]?\d{2}){1,3}(?![\d])")
+_TIME = re.compile(r"\b([01]?\d|2[0-3])[.:]([0-5]\d)\b")
+_NUMBER = re.compile(r"\d+(?:[ ,.]\d+)*")
+# A capitalised word that is not the first word of its sentence (a name, a place, an organisation).
+_NAME = re.compile(r"(?<=[^\s.!?:–—-]\s)([A-ZÅÄÖÉ][a-zåäöéü]+(?:[- ][A-ZÅÄÖÉ][a-zåäöéü]+)*)")
+
+
+def _digits(s: str) -> str:
+    return re.sub(r"\D", "", s)
+
+
+def extract_facts(sentence: str) -> list[str]:
+    """Numbers, dates, times, phone numbers, e-mail addresses, web addresses and proper names of a sentence."""
+    facts: list[str] = []
+    rest = sentence
+    for pattern in (_EMAIL, _URL, _PHONE, _TIME):
+        for m in pattern.finditer(rest):
+            facts.append(m.group(0).rstrip(".,"))
+        rest = pattern.sub(" ", rest)
+    facts.extend(m.group(0).rstrip(".,") for m in _NUMBER.finditer(rest) if _digits(m.group(0)))
+    facts.extend(m.group(1) for m in _NAME.finditer(sentence))
+    return facts
+
+
+def _time_forms(text: str) -> set[str]:
+    return {f"{int(h):02d}:{m}" for h, m in _TIME.findall(text)}
+
+
+def fact_in_passage(fact: str, passage: str) -> bool:
+    """True when a fact occurs in a passage, after normalising '08.00'/'8:00', phone spacing and case."""
+    if _TIME.fullmatch(fact):
+        return bool(_time_forms(fact) & _time_forms(passage))
+    if re.fullmatch(r"[\d\s.,+:-]+", fact):
+        digits = _digits(fact)
+        if len(digits) >= 6:  # phone numbers and long numbers: compare the digit sequence only
+            return digits in _digits(passage)
+        # a bare number must occur as a whole number ("600" matches "600" and "6 00" style groups, not "1600")
+        numbers = {_digits(m) for m in _NUMBER.findall(passage)} | set(re.findall(r"\d+", passage))
+        return digits in numbers
+    return fold(fact) in fold(passage)
+
+
+def missing_facts(sentence: str, passage: str, *, also_known: Iterable[str] = ()) -> list[str]:
+    """Facts of a sentence that its passage lacks; facts in also_known (e.g. the question) are allowed."""
+    allowed = " ".join(also_known)
+    return [f for f in extract_facts(sentence) if not fact_in_passage(f, passage) and not fact_in_passage(f, allowed)]
