@@ -59,13 +59,18 @@ class SupportChecker:
         else:
             reason = f"only {ov:.0%} of its words occur in the best passage"
         check = SentenceCheck(
-            text=sentence, supported=supported, support=round(ov, 4),
+            text=sentence,
+            supported=supported,
+            support=round(ov, 4),
             chunk_id=passages[idx].chunk_id if passages else None,
-            missing_facts=best_missing, reason=reason,
+            missing_facts=best_missing,
+            reason=reason,
         )
         return Attribution(check, idx if supported else None)
 
-    def check_answer(self, answer: str, passages: Sequence[Chunk], *, question: str = "") -> list[Attribution]:
+    def check_answer(
+        self, answer: str, passages: Sequence[Chunk], *, question: str = ""
+    ) -> list[Attribution]:
         return [self.check(s, passages, question=question) for s in split_sentences(strip_markers(answer))]
 
 

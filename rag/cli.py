@@ -17,7 +17,8 @@ log = logging.getLogger("rag")
 
 def _settings(args: argparse.Namespace) -> Settings:
     return Settings.from_env(
-        index_dir=getattr(args, "index", None), embedder=getattr(args, "embedder", None),
+        index_dir=getattr(args, "index", None),
+        embedder=getattr(args, "embedder", None),
         generator=getattr(args, "generator", None),
     )
 
@@ -29,7 +30,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     settings = _settings(args)
     corpus = Path(args.corpus) if args.corpus else settings.corpus_dir
     ingestor = Ingestor(
-        make_embedder(settings), default_chunker(settings.chunk_size, settings.chunk_overlap),
+        make_embedder(settings),
+        default_chunker(settings.chunk_size, settings.chunk_overlap),
         index_root=settings.index_dir,
     )
     report = ingestor.run(corpus)
@@ -50,7 +52,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from rag.service import AssistantService
 
     settings = _settings(args)
-    history = [Turn(role=t["role"], content=t["content"]) for t in json.loads(args.history)] if args.history else []
+    history = (
+        [Turn(role=t["role"], content=t["content"]) for t in json.loads(args.history)] if args.history else []
+    )
     service = AssistantService(settings)
     if args.json:
         answer = service.ask(args.question, history)
@@ -72,8 +76,11 @@ def cmd_ask(args: argparse.Namespace) -> int:
             snippet = " ".join(c.chunk.text.split())[:160]
             print(f"  [{c.n}] {c.chunk.title} ({c.chunk.source}): {snippet}…")
     timing = ", ".join(f"{k} {v:.0f} ms" for k, v in final.timings_ms.items())
-    print(f"\n[{'refused' if final.refused else 'answered'}; LLM {'called' if final.llm_called else 'not called'}; "
-          f"{timing}]", file=sys.stderr)
+    print(
+        f"\n[{'refused' if final.refused else 'answered'}; LLM {'called' if final.llm_called else 'not called'}; "
+        f"{timing}]",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -100,7 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
     ask = sub.add_parser("ask", help="ask a question")
     ask.add_argument("question")
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
-    ask.add_argument("--debug", action="store_true", help="with --json: include the prompt and the raw generation")
+    ask.add_argument(
+        "--debug", action="store_true", help="with --json: include the prompt and the raw generation"
+    )
     ask.add_argument("--history", help='earlier turns as JSON: [{"role": "user", "content": "..."}, ...]')
     ask.add_argument("--generator", help="llama-cpp | scripted (or RAG_GENERATOR)")
     ask.add_argument("--quiet-stream", action="store_true", help=argparse.SUPPRESS)

@@ -52,7 +52,9 @@ class Settings:
 
     def __post_init__(self) -> None:
         if self.embedder not in EMBEDDERS:
-            raise ConfigError(f"embedder must be one of {EMBEDDERS}, got {self.embedder!r} (set RAG_EMBEDDER)")
+            raise ConfigError(
+                f"embedder must be one of {EMBEDDERS}, got {self.embedder!r} (set RAG_EMBEDDER)"
+            )
         if self.generator not in GENERATORS:
             raise ConfigError(
                 f"generator must be one of {GENERATORS}, got {self.generator!r} (set RAG_GENERATOR)"
@@ -97,5 +99,7 @@ def _coerce(name: str, raw: str, cls: type[Settings]) -> Any:
         if isinstance(default, float):
             return float(raw)
     except ValueError as exc:
-        raise ConfigError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not a valid {type(default).__name__}") from exc
+        raise ConfigError(
+            f"{ENV_PREFIX}{name.upper()}={raw!r} is not a valid {type(default).__name__}"
+        ) from exc
     return raw

@@ -17,7 +17,9 @@ class InputError(RagError, ValueError):
 
 class IndexMissingError(RagError):
     def __init__(self, path: str, detail: str = "") -> None:
-        msg = f"No usable index at {path}{': ' + detail if detail else ''}. Build it with: .venv/bin/rag ingest"
+        msg = (
+            f"No usable index at {path}{': ' + detail if detail else ''}. Build it with: .venv/bin/rag ingest"
+        )
         super().__init__(msg)
         self.path = path
 

@@ -15,7 +15,9 @@ _HOURS_LINE = re.compile(
     r"|lördag|söndag))?)\s*:\s*(.+)$",
     re.IGNORECASE | re.MULTILINE,
 )
-_PHONE = re.compile(r"telefon(?:nummer)?\s*:?\s*((?:\+46|0)\d{1,3}[- ]?\d{2,3}(?:[ -]?\d{2}){1,3})", re.IGNORECASE)
+_PHONE = re.compile(
+    r"telefon(?:nummer)?\s*:?\s*((?:\+46|0)\d{1,3}[- ]?\d{2,3}(?:[ -]?\d{2}){1,3})", re.IGNORECASE
+)
 _VISIT = re.compile(r"(Besök oss[^.\n]*\d+[^.\n]*)\.?", re.IGNORECASE)
 _CHAT = re.compile(r"([^.\n]*chatta med en kommunvägledare[^.\n]*)\.?", re.IGNORECASE)
 
@@ -40,7 +42,7 @@ class Handoff:
         for label, hours in self.hours:
             names = [fold(n) for n in re.split(r"\s*[–-]\s*", label.lower())]
             idx = [[fold(w) for w in WEEKDAYS].index(n) for n in names if n in [fold(w) for w in WEEKDAYS]]
-            if len(idx) == 1 and idx[0] == wd or len(idx) == 2 and idx[0] <= wd <= idx[1]:
+            if (len(idx) == 1 and idx[0] == wd) or (len(idx) == 2 and idx[0] <= wd <= idx[1]):
                 return hours
         return None
 
@@ -51,7 +53,9 @@ class Handoff:
         if self.phone:
             lines.append(f"{'Call' if en else 'Ring'} {self.phone}")
         if self.chat:
-            lines.append("Chat with a municipal guide (kommunvägledare)" if en else "Chatta med en kommunvägledare")
+            lines.append(
+                "Chat with a municipal guide (kommunvägledare)" if en else "Chatta med en kommunvägledare"
+            )
         if self.visit:
             addr = re.sub(r"^Besök oss (på )?", "", self.visit, flags=re.IGNORECASE)
             lines.append(f"{'Visit' if en else 'Besök'} {addr}")
@@ -63,7 +67,8 @@ class Handoff:
             text += " " + self.hours_note
         if not lines and not self.hours:
             text = (
-                "Contact Helsingborg's contact centre (kontaktcenter)." if en
+                "Contact Helsingborg's contact centre (kontaktcenter)."
+                if en
                 else "Kontakta Helsingborgs stads kontaktcenter."
             )
         return text
@@ -100,9 +105,13 @@ def find_handoff(chunks: list[Chunk]) -> Handoff:
         visit = _VISIT.search(text)
         chat = _CHAT.search(text)
         candidate = Handoff(
-            phone=phone.group(1).strip(), visit=visit.group(1).strip() if visit else None,
-            chat=chat.group(1).strip() if chat else None, hours=hours,
-            hours_note=note.group(1).strip() if note else None, source=source, title=titles.get(source),
+            phone=phone.group(1).strip(),
+            visit=visit.group(1).strip() if visit else None,
+            chat=chat.group(1).strip() if chat else None,
+            hours=hours,
+            hours_note=note.group(1).strip() if note else None,
+            source=source,
+            title=titles.get(source),
         )
         if best is None or len(candidate.hours) > len(best.hours):
             best = candidate

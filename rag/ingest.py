@@ -14,7 +14,7 @@ from rag.chunking import Chunker, ChunkerSettings
 from rag.embedders.base import Embedder
 from rag.errors import DocumentError, IndexCorruptError, RagError
 from rag.loaders import list_corpus_files, load_document, load_metadata
-from rag.store import FORMAT_VERSION, Manifest, load_index, read_manifest, write_index
+from rag.store import FORMAT_VERSION, IndexData, Manifest, load_index, read_manifest, write_index
 from rag.types import Chunk, Document, IngestReport
 
 log = logging.getLogger(__name__)
@@ -79,6 +79,12 @@ class Ingestor:
             old_manifest = read_manifest(self.index_root)
         except IndexCorruptError as exc:
             old_manifest, rebuild_reason = None, f"the previous index is damaged ({exc})"
+        old_data: IndexData | None = None
+        if old_manifest is not None:
+            try:  # a manifest alone proves little: the other files must load and agree with it
+                old_data = load_index(self.index_root)
+            except RagError as exc:
+                old_manifest, rebuild_reason = None, f"the previous index is damaged ({exc})"
         if old_manifest is None and rebuild_reason is None:
             rebuild_reason = "no index yet"
         elif old_manifest is not None:
@@ -92,7 +98,9 @@ class Ingestor:
         old_docs = old_manifest.documents if (old_manifest and not rebuild_reason) else {}
         current = {d.source: d for d in docs}
         added = sorted(s for s in current if s not in old_docs)
-        changed = sorted(s for s in current if s in old_docs and old_docs[s].get("fingerprint") != _fingerprint(current[s]))
+        changed = sorted(
+            s for s in current if s in old_docs and old_docs[s].get("fingerprint") != _fingerprint(current[s])
+        )
         removed = sorted(s for s in old_docs if s not in current)
         unchanged = sorted(s for s in current if s in old_docs and s not in changed)
 
@@ -100,8 +108,11 @@ class Ingestor:
             if old_manifest.skipped != skipped:
                 log.info("skipped files changed but no document did; the index stays as it is")
             return IngestReport(
-                unchanged=unchanged, skipped=skipped, chunks_total=old_manifest.n_chunks,
-                index_dir=str(self.index_root), seconds=time.perf_counter() - t0,
+                unchanged=unchanged,
+                skipped=skipped,
+                chunks_total=old_manifest.n_chunks,
+                index_dir=str(self.index_root),
+                seconds=time.perf_counter() - t0,
             )
         if rebuild_reason and old_manifest is not None:
             log.info("full rebuild: %s", rebuild_reason)
@@ -109,16 +120,10 @@ class Ingestor:
         # Reuse vectors of unchanged documents and of identical chunk texts from the old index.
         reuse: dict[str, np.ndarray] = {}
         old_by_source: dict[str, list[tuple[Chunk, np.ndarray]]] = {}
-        if old_docs:
-            try:
-                old = load_index(self.index_root)
-                for chunk, vec in zip(old.chunks, old.vectors, strict=True):
-                    old_by_source.setdefault(chunk.source, []).append((chunk, vec))
-                    reuse[chunk.sha256 + "|" + chunk.title] = vec
-            except RagError as exc:
-                log.warning("cannot reuse the old index (%s); embedding everything", exc)
-                rebuild_reason = rebuild_reason or f"the previous index could not be read ({exc})"
-                added, changed, unchanged = sorted(current), [], []
+        if old_docs and old_data is not None:
+            for chunk, vec in zip(old_data.chunks, old_data.vectors, strict=True):
+                old_by_source.setdefault(chunk.source, []).append((chunk, vec))
+                reuse[chunk.sha256 + "|" + chunk.title] = vec
 
         chunks: list[Chunk] = []
         vectors: list[np.ndarray | None] = []
@@ -132,7 +137,10 @@ class Ingestor:
                 chunks.append(c)
                 vectors.append(v)
             manifest_docs[doc.source] = {
-                "doc_id": doc.doc_id, "title": doc.title, "fingerprint": _fingerprint(doc), "chunks": len(pairs),
+                "doc_id": doc.doc_id,
+                "title": doc.title,
+                "fingerprint": _fingerprint(doc),
+                "chunks": len(pairs),
             }
 
         todo = [i for i, v in enumerate(vectors) if v is None]
@@ -144,18 +152,34 @@ class Ingestor:
         dim = self.embedder.dim
         matrix = np.vstack(vectors) if vectors else np.zeros((0, dim), dtype=np.float32)  # type: ignore[arg-type]
         manifest = Manifest(
-            embedder_id=self.embedder.model_id, dim=dim, chunker=chunker_settings,
-            documents=manifest_docs, skipped=skipped,
+            embedder_id=self.embedder.model_id,
+            dim=dim,
+            chunker=chunker_settings,
+            documents=manifest_docs,
+            skipped=skipped,
         )
         path = write_index(self.index_root, manifest, chunks, matrix)
         report = IngestReport(
-            added=added, changed=changed, removed=removed, unchanged=unchanged, skipped=skipped,
-            chunks_embedded=len(todo), chunks_total=len(chunks), full_rebuild_reason=rebuild_reason,
-            index_dir=str(path), seconds=time.perf_counter() - t0,
+            added=added,
+            changed=changed,
+            removed=removed,
+            unchanged=unchanged,
+            skipped=skipped,
+            chunks_embedded=len(todo),
+            chunks_total=len(chunks),
+            full_rebuild_reason=rebuild_reason,
+            index_dir=str(path),
+            seconds=time.perf_counter() - t0,
         )
         log.info(
             "ingest: %d added, %d changed, %d removed, %d unchanged, %d skipped; embedded %d of %d chunks",
-            len(added), len(changed), len(removed), len(unchanged), len(skipped), len(todo), len(chunks),
+            len(added),
+            len(changed),
+            len(removed),
+            len(unchanged),
+            len(skipped),
+            len(todo),
+            len(chunks),
         )
         return report
 

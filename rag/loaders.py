@@ -9,7 +9,7 @@ import logging
 import re
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from rag.errors import DocumentError
 from rag.text import normalize_text
@@ -46,8 +46,25 @@ def load_metadata(corpus_dir: Path) -> dict[str, dict[str, Any]]:
 
 
 class _HTMLText(HTMLParser):
-    _BLOCK = {"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "section", "article", "header"}
-    _SKIP = {"script", "style", "noscript", "template"}
+    _BLOCK: ClassVar[frozenset[str]] = frozenset(
+        {
+            "p",
+            "div",
+            "br",
+            "li",
+            "h1",
+            "h2",
+            "h3",
+            "h4",
+            "h5",
+            "h6",
+            "tr",
+            "section",
+            "article",
+            "header",
+        }
+    )
+    _SKIP: ClassVar[frozenset[str]] = frozenset({"script", "style", "noscript", "template"})
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -114,12 +131,16 @@ def _first_line_title(text: str) -> str:
     return ""
 
 
-def load_document(path: Path, corpus_dir: Path, metadata: dict[str, dict[str, Any]] | None = None) -> Document:
+def load_document(
+    path: Path, corpus_dir: Path, metadata: dict[str, dict[str, Any]] | None = None
+) -> Document:
     """Read one file. Raises DocumentError (with the reason) for unsupported, empty, binary or mis-encoded files."""
     rel = path.relative_to(corpus_dir).as_posix()
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
-        raise DocumentError(rel, f"unsupported format {suffix or '(no extension)'}; convert it to .txt, .md or .html")
+        raise DocumentError(
+            rel, f"unsupported format {suffix or '(no extension)'}; convert it to .txt, .md or .html"
+        )
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -146,4 +167,3 @@ def load_document(path: Path, corpus_dir: Path, metadata: dict[str, dict[str, An
         date=meta.get("date"),
         url=meta.get("url"),
     )
-

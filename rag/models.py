@@ -114,5 +114,7 @@ def verify_model(path: Path) -> None:
     if not path.is_file():
         raise ModelMissingError(str(path), "Assemble it with: .venv/bin/rag models")
     if path.stat().st_size != DEFAULT_LLM_SIZE or sha256_file(path) != DEFAULT_LLM_SHA256:
-        raise ModelMissingError(str(path), "Its checksum does not match (truncated?). Re-assemble: .venv/bin/rag models --force")
+        raise ModelMissingError(
+            str(path), "Its checksum does not match (truncated?). Re-assemble: .venv/bin/rag models --force"
+        )
     _stamp_path(path).write_text(json.dumps(_stamp_of(path)))

@@ -25,10 +25,77 @@ SYSTEM_PROMPT_EN = (
 PASSAGE_CHARS = 700  # a passage is cut to this many characters in the prompt
 
 _LANG_WORDS = {
-    "sv": set("och att det som är jag på för med har inte vad hur var när kan ska min mitt mina du dig ni vi "
-              "vilket vilken vilka finns får gäller om till från kommun staden".split()),
-    "en": set("the and is are what how where when can do does i my you your of to for with have has which "
-              "who city please there this that".split()),
+    "sv": set(
+        [
+            "och",
+            "att",
+            "det",
+            "som",
+            "är",
+            "jag",
+            "på",
+            "för",
+            "med",
+            "har",
+            "inte",
+            "vad",
+            "hur",
+            "var",
+            "när",
+            "kan",
+            "ska",
+            "min",
+            "mitt",
+            "mina",
+            "du",
+            "dig",
+            "ni",
+            "vi",
+            "vilket",
+            "vilken",
+            "vilka",
+            "finns",
+            "får",
+            "gäller",
+            "om",
+            "till",
+            "från",
+            "kommun",
+            "staden",
+        ]
+    ),
+    "en": set(
+        [
+            "the",
+            "and",
+            "is",
+            "are",
+            "what",
+            "how",
+            "where",
+            "when",
+            "can",
+            "do",
+            "does",
+            "i",
+            "my",
+            "you",
+            "your",
+            "of",
+            "to",
+            "for",
+            "with",
+            "have",
+            "has",
+            "which",
+            "who",
+            "city",
+            "please",
+            "there",
+            "this",
+            "that",
+        ]
+    ),
 }
 
 
@@ -43,9 +110,7 @@ def detect_language(text: str) -> str:
 
 
 def build_messages(question: str, passages: list[Chunk], language: str = "sv") -> list[Message]:
-    sources = "\n\n".join(
-        f"[{i}] {p.title}\n{p.text[:PASSAGE_CHARS]}" for i, p in enumerate(passages, 1)
-    )
+    sources = "\n\n".join(f"[{i}] {p.title}\n{p.text[:PASSAGE_CHARS]}" for i, p in enumerate(passages, 1))
     if language == "en":
         user = f"Sources:\n{sources}\n\nQuestion: {question}\nAnswer briefly in English from the sources."
         system = SYSTEM_PROMPT_EN
@@ -65,7 +130,7 @@ TEXTS = {
     "sv": {
         "empty": "Skriv gärna din fråga, så hjälper jag dig.",
         "not_relevant": "Det hittar jag tyvärr inget om i stadens dokument, så jag vill inte gissa. "
-                        "En kommunvägledare på kontaktcenter kan hjälpa dig:",
+        "En kommunvägledare på kontaktcenter kan hjälpa dig:",
         "truncated": "Din fråga var mycket lång, så jag har bara läst de första {n} tecknen.",
         "fallback": "Så här står det i {title}:",
         "read_more": "Läs mer: {titles}.",
@@ -73,7 +138,7 @@ TEXTS = {
     "en": {
         "empty": "Please type your question and I will help you.",
         "not_relevant": "I could not find anything about that in the city's documents, so I won't guess. "
-                        "A municipal guide at the contact centre can help you:",
+        "A municipal guide at the contact centre can help you:",
         "truncated": "Your question was very long, so I only read the first {n} characters.",
         "fallback": "This is what {title} says (in Swedish):",
         "read_more": "Read more: {titles}.",

@@ -43,11 +43,15 @@ class RetrievalSettings:
 
     def __post_init__(self) -> None:
         if self.top_k <= 0 or self.candidates < self.top_k:
-            raise ValueError(f"need 0 < top_k <= candidates, got top_k={self.top_k}, candidates={self.candidates}")
+            raise ValueError(
+                f"need 0 < top_k <= candidates, got top_k={self.top_k}, candidates={self.candidates}"
+            )
 
 
 class HybridRetriever:
-    def __init__(self, data: IndexData, embedder: Embedder, settings: RetrievalSettings | None = None) -> None:
+    def __init__(
+        self, data: IndexData, embedder: Embedder, settings: RetrievalSettings | None = None
+    ) -> None:
         if data.manifest.embedder_id != embedder.model_id:
             from rag.errors import IndexCorruptError
 
@@ -109,36 +113,43 @@ class HybridRetriever:
             "fusion": (t4 - t3) * 1000,
         }
         return Retrieval(
-            query=query, hits=hits, relevant=confidence >= s.relevance_threshold,
-            confidence=confidence, reason=reason,
+            query=query,
+            hits=hits,
+            relevant=confidence >= s.relevance_threshold,
+            confidence=confidence,
+            reason=reason,
         )
 
     # --- the relevance verdict ---------------------------------------------------------------------
 
-    def term_weights(self, query: str) -> dict[str, float]:
-        """Topic terms of the query with idf weights; unknown terms get the weight of the rarest term."""
+    def term_weights(self, query: str) -> dict[str, tuple[float, frozenset[str]]]:
+        """Topic terms of the query -> (idf weight, the index terms that count as that term present).
+
+        A term the index cannot match at all gets the weight of the rarest possible term: a question
+        about something the documents never mention must not look answerable."""
         lex = self.lexical
         n = max(len(lex), 1)
         max_idf = math.log(1.0 + (n + 0.5) / 0.5)
-        weights: dict[str, float] = {}
+        weights: dict[str, tuple[float, frozenset[str]]] = {}
         for term in lexical_tokens(query):
-            if len(term) < 2:
+            if len(term) < 2 or term in weights:
                 continue
-            parts = [term] if term in lex.vocab else [p for p in lex.split_compound(term) if p in lex.vocab]
-            if not parts:
-                weights[term] = max_idf
-            for p in parts:
-                weights[p] = float(lex.idf[lex.vocab[p]])
+            expansions = lex.expand(term)
+            if not expansions:
+                weights[term] = (max_idf, frozenset())
+            else:
+                weights[term] = (max(float(lex.idf[lex.vocab[e]]) for e in expansions), frozenset(expansions))
         return weights
 
     def coverage(self, query: str, text: str) -> float:
+        """idf-weighted share of the query's topic terms that occur in text."""
         weights = self.term_weights(query)
-        total = sum(weights.values())
+        total = sum(w for w, _ in weights.values())
         if total <= 0:
             return 0.0
         tokens = lexical_tokens(text)
         present = set(tokens) | {p for t in tokens for p in self.lexical.split_compound(t)}
-        return sum(w for t, w in weights.items() if t in present) / total
+        return sum(w for w, exp in weights.values() if exp & present) / total
 
     def relevance(self, query: str, hits: list[Hit], dense_scores: list[float]) -> tuple[float, str]:
         if not hits:

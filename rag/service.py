@@ -15,8 +15,8 @@ from rag.embedders.base import Embedder, make_embedder
 from rag.errors import InputError
 from rag.generation.base import Generator, make_generator
 from rag.handoff import Handoff, find_handoff
-from rag.prompting import build_messages, detect_language, render_prompt, say
 from rag.privacy import redact
+from rag.prompting import build_messages, detect_language, render_prompt, say
 from rag.retrieval import HybridRetriever, RetrievalSettings
 from rag.store import IndexData, load_index
 from rag.text import content_terms, split_sentences
@@ -24,7 +24,9 @@ from rag.types import Answer, AnswerDelta, Chunk, Citation, Hit, SentenceCheck, 
 
 log = logging.getLogger(__name__)
 
-_DONT_KNOW = re.compile(r"\b(det vet jag inte|vet inte|framgår inte|i don'?t know|not in the sources)\b", re.I)
+_DONT_KNOW = re.compile(
+    r"\b(det vet jag inte|vet inte|framgår inte|i don'?t know|not in the sources)\b", re.I
+)
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,8 @@ class AssistantService:
                     self._index,
                     self.embedder,
                     RetrievalSettings(
-                        top_k=self.settings.top_k, rrf_k=self.settings.rrf_k,
+                        top_k=self.settings.top_k,
+                        rrf_k=self.settings.rrf_k,
                         candidates=max(30, self.settings.top_k),
                         relevance_threshold=self.settings.relevance_threshold,
                     ),
@@ -123,8 +126,12 @@ class AssistantService:
         except InputError:
             lang = detect_language(question or "")
             yield Answer(
-                question=question or "", text=say("empty", lang), refused=True, language=lang,
-                refusal_reason="empty", timings_ms={"total": (time.perf_counter() - t_start) * 1000},
+                question=question or "",
+                text=say("empty", lang),
+                refused=True,
+                language=lang,
+                refusal_reason="empty",
+                timings_ms={"total": (time.perf_counter() - t_start) * 1000},
             )
             return
         log.info("question (%s): %s", prep.language, redact(prep.question)[:300])
@@ -183,13 +190,29 @@ class AssistantService:
         else:
             text, citations = self._compose(kept, passages)
         timings["total"] = (time.perf_counter() - t_start) * 1000
-        log.info("answered: %d sentences kept of %d, fallback=%s, %.0f ms", len(kept), len(checks), fallback,
-                 timings["total"])
+        log.info(
+            "answered: %d sentences kept of %d, fallback=%s, %.0f ms",
+            len(kept),
+            len(checks),
+            fallback,
+            timings["total"],
+        )
         yield Answer(
-            question=prep.question, text=text, refused=False, language=prep.language, citations=citations,
-            passages=hits, sentences=checks, notices=prep.notices, llm_called=True, fallback=fallback,
-            prompt=render_prompt(messages), raw_generation=raw, confidence=retrieval.confidence,
-            timings_ms=timings, tokens_generated=n_tokens,
+            question=prep.question,
+            text=text,
+            refused=False,
+            language=prep.language,
+            citations=citations,
+            passages=hits,
+            sentences=checks,
+            notices=prep.notices,
+            llm_called=True,
+            fallback=fallback,
+            prompt=render_prompt(messages),
+            raw_generation=raw,
+            confidence=retrieval.confidence,
+            timings_ms=timings,
+            tokens_generated=n_tokens,
         )
 
     # --- steps ----------------------------------------------------------------------------------------------
@@ -215,8 +238,12 @@ class AssistantService:
         return f"{previous[-1][-300:]} {question}"
 
     def _verify(
-        self, sentence: str, passages: list[Chunk], question: str,
-        kept: list[tuple[SentenceCheck, int]], checks: list[SentenceCheck],
+        self,
+        sentence: str,
+        passages: list[Chunk],
+        question: str,
+        kept: list[tuple[SentenceCheck, int]],
+        checks: list[SentenceCheck],
     ) -> str:
         """Check one generated sentence; keep it with its [n] marker when a passage supports it."""
         if any(sentence == c.text for c in checks):  # small models repeat themselves
@@ -259,14 +286,26 @@ class AssistantService:
         return text, [Citation(n=1, chunk=best_passage, score=score(quote))]
 
     def _refusal(
-        self, prep: _Prepared, hits: list[Hit], reason: str, confidence: float,
-        timings: dict[str, float], t_start: float,
+        self,
+        prep: _Prepared,
+        hits: list[Hit],
+        reason: str,
+        confidence: float,
+        timings: dict[str, float],
+        t_start: float,
     ) -> Answer:
         text = say("not_relevant", prep.language) + "\n" + self.handoff.render(prep.language)
         timings["total"] = (time.perf_counter() - t_start) * 1000
         return Answer(
-            question=prep.question, text=text, refused=True, language=prep.language, passages=hits,
-            refusal_reason=reason, notices=prep.notices, llm_called=False, confidence=confidence,
+            question=prep.question,
+            text=text,
+            refused=True,
+            language=prep.language,
+            passages=hits,
+            refusal_reason=reason,
+            notices=prep.notices,
+            llm_called=False,
+            confidence=confidence,
             timings_ms=timings,
         )
 

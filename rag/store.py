@@ -43,7 +43,9 @@ class Manifest:
     embedder_id: str
     dim: int
     chunker: dict[str, Any]
-    documents: dict[str, dict[str, Any]] = field(default_factory=dict)  # source -> {sha256, title, date, chunks}
+    documents: dict[str, dict[str, Any]] = field(
+        default_factory=dict
+    )  # source -> {sha256, title, date, chunks}
     format_version: int = FORMAT_VERSION
     created_at: str = ""
     n_chunks: int = 0
@@ -122,9 +124,13 @@ def load_index(root: Path) -> IndexData:
     lexical = BM25Index.load(path / "lexical.json")
     sizes = {"chunks": len(chunks), "vectors": len(vectors), "dense": len(dense), "lexical": len(lexical)}
     if len(set(sizes.values())) != 1 or len(chunks) != manifest.n_chunks:
-        raise IndexCorruptError(str(path), f"its parts disagree in size {sizes}, manifest says {manifest.n_chunks}")
+        raise IndexCorruptError(
+            str(path), f"its parts disagree in size {sizes}, manifest says {manifest.n_chunks}"
+        )
     if vectors.size and vectors.shape[1] != manifest.dim:
-        raise IndexCorruptError(str(path), f"vectors have dimension {vectors.shape[1]}, manifest says {manifest.dim}")
+        raise IndexCorruptError(
+            str(path), f"vectors have dimension {vectors.shape[1]}, manifest says {manifest.dim}"
+        )
     return IndexData(manifest, chunks, vectors, dense, lexical, path)
 
 
@@ -171,7 +177,11 @@ def remove_stale(root: Path) -> None:
     """Delete index directories that 'current' no longer points at, and leftovers of interrupted builds."""
     live = current_dir(root)
     for p in root.iterdir():
-        if p.is_dir() and not p.is_symlink() and (p.name.startswith("index-") or p.name.startswith(".building-")):
+        if (
+            p.is_dir()
+            and not p.is_symlink()
+            and (p.name.startswith("index-") or p.name.startswith(".building-"))
+        ):
             if live is None or p.resolve() != live:
                 shutil.rmtree(p, ignore_errors=True)
         elif p.is_symlink() and p.name.startswith(f".{CURRENT}-"):

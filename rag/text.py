@@ -6,6 +6,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
+from typing import Any
 
 import snowballstemmer
 
@@ -35,31 +36,221 @@ def fold(text: str) -> str:
 # Function words that carry no topic. Folded forms (no diacritics), because folding happens first.
 SWEDISH_STOPWORDS = frozenset(
     fold(w)
-    for w in """
-    och i att det som en på är av för med till den har de inte om ett han men var jag sig från vi så kan
-    man när år säger hon under också efter eller nu sin där vid mot ska skulle kommer ut får finns vara
-    hade alla andra mycket än här då sedan över bara in blir upp även vad få två vill ha många hur mer
-    går sitt du dig din dina ditt mig min mitt mina oss vår vårt våra er ert era deras hans hennes dess
-    denna detta dessa vilken vilket vilka vem vems varför vart hit dit nej ja jo bli blev blivit ni er ert era
-    varit gör göra gjorde gjort kunna kunde måste mitt någon något några ingen inget inga hos utan
-    samt enligt genom kring mellan sådan sådana sådant själv själva just ju väl nog bra hej tack snälla
-    the a an and or of to in on for is are was were be what which who how when where why do does did
-    can could i you my your it this that with from at by as me please hi hello
-    """.split()
+    for w in [
+        "och",
+        "i",
+        "att",
+        "det",
+        "som",
+        "en",
+        "på",
+        "är",
+        "av",
+        "för",
+        "med",
+        "till",
+        "den",
+        "har",
+        "de",
+        "inte",
+        "om",
+        "ett",
+        "han",
+        "men",
+        "var",
+        "jag",
+        "sig",
+        "från",
+        "vi",
+        "så",
+        "kan",
+        "man",
+        "när",
+        "år",
+        "säger",
+        "hon",
+        "under",
+        "också",
+        "efter",
+        "eller",
+        "nu",
+        "sin",
+        "där",
+        "vid",
+        "mot",
+        "ska",
+        "skulle",
+        "kommer",
+        "ut",
+        "får",
+        "finns",
+        "vara",
+        "hade",
+        "alla",
+        "andra",
+        "mycket",
+        "än",
+        "här",
+        "då",
+        "sedan",
+        "över",
+        "bara",
+        "in",
+        "blir",
+        "upp",
+        "även",
+        "vad",
+        "få",
+        "två",
+        "vill",
+        "ha",
+        "många",
+        "hur",
+        "mer",
+        "går",
+        "sitt",
+        "du",
+        "dig",
+        "din",
+        "dina",
+        "ditt",
+        "mig",
+        "min",
+        "mitt",
+        "mina",
+        "oss",
+        "vår",
+        "vårt",
+        "våra",
+        "er",
+        "ert",
+        "era",
+        "deras",
+        "hans",
+        "hennes",
+        "dess",
+        "denna",
+        "detta",
+        "dessa",
+        "vilken",
+        "vilket",
+        "vilka",
+        "vem",
+        "vems",
+        "varför",
+        "vart",
+        "hit",
+        "dit",
+        "nej",
+        "ja",
+        "jo",
+        "bli",
+        "blev",
+        "blivit",
+        "ni",
+        "er",
+        "ert",
+        "era",
+        "varit",
+        "gör",
+        "göra",
+        "gjorde",
+        "gjort",
+        "kunna",
+        "kunde",
+        "måste",
+        "mitt",
+        "någon",
+        "något",
+        "några",
+        "ingen",
+        "inget",
+        "inga",
+        "hos",
+        "utan",
+        "samt",
+        "enligt",
+        "genom",
+        "kring",
+        "mellan",
+        "sådan",
+        "sådana",
+        "sådant",
+        "själv",
+        "själva",
+        "just",
+        "ju",
+        "väl",
+        "nog",
+        "bra",
+        "hej",
+        "tack",
+        "snälla",
+        "the",
+        "a",
+        "an",
+        "and",
+        "or",
+        "of",
+        "to",
+        "in",
+        "on",
+        "for",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "what",
+        "which",
+        "who",
+        "how",
+        "when",
+        "where",
+        "why",
+        "do",
+        "does",
+        "did",
+        "can",
+        "could",
+        "i",
+        "you",
+        "my",
+        "your",
+        "it",
+        "this",
+        "that",
+        "with",
+        "from",
+        "at",
+        "by",
+        "as",
+        "me",
+        "please",
+        "hi",
+        "hello",
+    ]
 )
 
 _TOKEN = re.compile(r"[0-9]+(?:[.:,][0-9]+)*|[^\W\d_]+", re.UNICODE)
 
 
 @lru_cache(maxsize=1)
-def _stemmer() -> snowballstemmer.stemmer:  # type: ignore[name-defined]
+def _stemmer() -> Any:
     return snowballstemmer.stemmer("swedish")
 
 
 @lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
-    """Swedish Snowball stem of a lower-case word, then folded (stem first: the suffix rules need å/ä/ö)."""
-    return fold(_stemmer().stemWord(word))
+    """Swedish Snowball stem of a lower-case word, then folded (stem first: the suffix rules need å/ä/ö).
+
+    Snowball keeps the definite '-an' ('förskolan', 'arenan'); we strip it from longer words so they
+    meet their indefinite forms ('förskola' -> 'förskol').
+    """
+    stemmed = _stemmer().stemWord(word)
+    if stemmed == word and len(word) >= 7 and word.endswith("an"):
+        stemmed = word[:-2]
+    return fold(stemmed)
 
 
 def raw_tokens(text: str) -> list[str]:
@@ -83,7 +274,19 @@ def content_terms(text: str) -> set[str]:
 
 # --- sentences ---------------------------------------------------------------------------------
 
-_ABBREVIATIONS = ("t.ex.", "bl.a.", "m.m.", "o.s.v.", "osv.", "ca.", "dvs.", "d.v.s.", "t.o.m.", "s.k.", "e.g.")
+_ABBREVIATIONS = (
+    "t.ex.",
+    "bl.a.",
+    "m.m.",
+    "o.s.v.",
+    "osv.",
+    "ca.",
+    "dvs.",
+    "d.v.s.",
+    "t.o.m.",
+    "s.k.",
+    "e.g.",
+)
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"”’)\]]*\s+(?=[\"“”(\[]?[A-ZÅÄÖÉ0-9])|\n+")
 
 
@@ -152,4 +355,8 @@ def fact_in_passage(fact: str, passage: str) -> bool:
 def missing_facts(sentence: str, passage: str, *, also_known: Iterable[str] = ()) -> list[str]:
     """Facts of a sentence that its passage lacks; facts in also_known (e.g. the question) are allowed."""
     allowed = " ".join(also_known)
-    return [f for f in extract_facts(sentence) if not fact_in_passage(f, passage) and not fact_in_passage(f, allowed)]
+    return [
+        f
+        for f in extract_facts(sentence)
+        if not fact_in_passage(f, passage) and not fact_in_passage(f, allowed)
+    ]

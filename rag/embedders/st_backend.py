@@ -32,7 +32,10 @@ class SentenceTransformerEmbedder(Embedder):
 
     def _load(self) -> Any:
         if self._model is None:
-            if not (self.model_path / "config.json").exists() and not (self.model_path / "modules.json").exists():
+            if (
+                not (self.model_path / "config.json").exists()
+                and not (self.model_path / "modules.json").exists()
+            ):
                 raise ModelMissingError(
                     str(self.model_path),
                     "Point RAG_EMBEDDER_MODEL at a local sentence-transformers model folder.",
@@ -47,10 +50,14 @@ class SentenceTransformerEmbedder(Embedder):
 
     def _encode(self, texts: list[str], kind: str) -> np.ndarray:
         model = self._load()
-        method = getattr(model, f"encode_{kind}", None)  # sentence-transformers >= 5 has encode_query/document
+        method = getattr(
+            model, f"encode_{kind}", None
+        )  # sentence-transformers >= 5 has encode_query/document
         if method is None:
             method = model.encode
-        return np.asarray(method(texts, batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False))
+        return np.asarray(
+            method(texts, batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False)
+        )
 
     def embed_query(self, text: str) -> np.ndarray:
         return normalize_rows(self._encode([text], "query"))[0]

@@ -37,16 +37,23 @@ class LlamaCppGenerator(Generator):
             try:
                 from llama_cpp import Llama
             except ImportError as exc:
-                raise ModelMissingError("llama_cpp", "Install it with: .venv/bin/pip install llama-cpp-python") from exc
+                raise ModelMissingError(
+                    "llama_cpp", "Install it with: .venv/bin/pip install llama-cpp-python"
+                ) from exc
             log.info("loading %s (n_ctx=%d, threads=%d)", self.model_path, self.n_ctx, self.threads)
             try:
                 self._llm = Llama(
-                    model_path=str(self.model_path), n_ctx=self.n_ctx, n_threads=self.threads,
-                    n_threads_batch=self.threads, n_batch=512, verbose=False,
+                    model_path=str(self.model_path),
+                    n_ctx=self.n_ctx,
+                    n_threads=self.threads,
+                    n_threads_batch=self.threads,
+                    n_batch=512,
+                    verbose=False,
                 )
             except (ValueError, RuntimeError) as exc:
-                raise ModelMissingError(str(self.model_path), f"llama.cpp could not load it ({exc}). " + ASSEMBLE_HINT) \
-                    from exc
+                raise ModelMissingError(
+                    str(self.model_path), f"llama.cpp could not load it ({exc}). " + ASSEMBLE_HINT
+                ) from exc
         return self._llm
 
     def warm_up(self) -> None:
@@ -57,7 +64,11 @@ class LlamaCppGenerator(Generator):
         with self._lock:
             llm = self._load()
             for part in llm.create_chat_completion(
-                messages=list(messages), max_tokens=max_tokens, temperature=0.0, top_k=1, repeat_penalty=1.05,
+                messages=list(messages),
+                max_tokens=max_tokens,
+                temperature=0.0,
+                top_k=1,
+                repeat_penalty=1.05,
                 stream=True,
             ):
                 delta = part["choices"][0].get("delta", {}).get("content")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from abc import ABC, abstractmethod
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -27,7 +28,7 @@ class VectorIndex(ABC):
 
 
 class FaissIndex(VectorIndex):
-    def __init__(self, index: object, kind: str) -> None:
+    def __init__(self, index: Any, kind: str) -> None:
         self._index = index
         self.kind = kind
 
@@ -37,6 +38,7 @@ class FaissIndex(VectorIndex):
 
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         n, dim = vectors.shape if vectors.size else (0, vectors.shape[1] if vectors.ndim == 2 else 1)
+        index: Any
         if n <= exact_max:
             index = faiss.IndexFlatIP(dim)
             kind = "flat-ip"
@@ -54,15 +56,15 @@ class FaissIndex(VectorIndex):
         if n == 0 or k <= 0:
             return []
         q = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
-        scores, ids = self._index.search(q, min(k, n))  # type: ignore[attr-defined]
+        scores, ids = self._index.search(q, min(k, n))
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
     def __len__(self) -> int:
-        return int(self._index.ntotal)  # type: ignore[attr-defined]
+        return int(self._index.ntotal)
 
     @property
     def dim(self) -> int:
-        return int(self._index.d)  # type: ignore[attr-defined]
+        return int(self._index.d)
 
     def save(self, path: Path) -> None:
         import faiss
@@ -76,6 +78,8 @@ class FaissIndex(VectorIndex):
         try:
             index = faiss.read_index(str(path))
         except Exception as exc:  # faiss raises RuntimeError with C++ text
-            raise IndexCorruptError(str(path), f"FAISS could not read it ({str(exc).splitlines()[0][:120]})") from exc
+            raise IndexCorruptError(
+                str(path), f"FAISS could not read it ({str(exc).splitlines()[0][:120]})"
+            ) from exc
         kind = "hnsw32" if "HNSW" in type(index).__name__ else "flat-ip"
         return cls(index, kind)

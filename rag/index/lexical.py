@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import json
 from abc import ABC, abstractmethod
 from collections import Counter
@@ -18,6 +19,7 @@ Tokenizer = Callable[[str], list[str]]
 
 MIN_PART = 3  # shortest compound part ("tid", "lov")
 MIN_COMPOUND = 7  # shortest token worth splitting
+MIN_PREFIX = 4  # shortest unknown query word matched as the start of a compound
 
 
 class LexicalIndex(ABC):
@@ -64,6 +66,7 @@ class BM25Index(LexicalIndex):
                 cols.append(vocab.setdefault(term, len(vocab)))
                 vals.append(tf)
         self.vocab = vocab
+        self._sorted_vocab = sorted(vocab)
         n = len(self.docs_tokens)
         tf = sparse.coo_matrix((vals, (rows, cols)), shape=(n, len(vocab)), dtype=np.float32)
         lengths = np.array([len(t) for t in self.docs_tokens], dtype=np.float32)
@@ -72,7 +75,9 @@ class BM25Index(LexicalIndex):
         self.idf = np.log(1.0 + (n - df + 0.5) / (df + 0.5)).astype(np.float32)
         denom = tf.data + k1 * (1 - b + b * lengths[tf.row] / max(avg, 1e-9))
         weights = tf.data * (k1 + 1) / denom * self.idf[tf.col]
-        self._weights = sparse.csc_matrix((weights, (tf.row, tf.col)), shape=(n, len(vocab)), dtype=np.float32)
+        self._weights = sparse.csc_matrix(
+            (weights, (tf.row, tf.col)), shape=(n, len(vocab)), dtype=np.float32
+        )
 
     @classmethod
     def from_texts(cls, texts: Sequence[str], tokenizer: Tokenizer = lexical_tokens) -> BM25Index:
@@ -91,18 +96,26 @@ class BM25Index(LexicalIndex):
         for i in range(MIN_PART, len(term) - MIN_PART + 1):
             head, tail = term[:i], term[i:]
             for h in (head, head[:-1] if head.endswith("s") else ""):
-                if len(h) >= MIN_PART and h in self.words and tail in self.words:
-                    if not best or min(len(h), len(tail)) > min(map(len, best)):
-                        best = [h, tail]
+                fits = len(h) >= MIN_PART and h in self.words and tail in self.words
+                if fits and (not best or min(len(h), len(tail)) > min(map(len, best))):
+                    best = [h, tail]
         return best
 
-    def query_terms(self, query: str) -> list[str]:
-        out: list[str] = []
-        for term in self.tokenizer(query):
-            if term in self.vocab:
-                out.append(term)
-            out.extend(p for p in self.split_compound(term) if p in self.vocab)
+    def expand(self, term: str) -> list[str]:
+        """The index terms a query term stands for: itself, its compound parts, or (for a word the index
+        lacks) the compounds it begins ('öppet' -> 'öppettid', 'bygglov' -> 'bygglovsansökan')."""
+        out = [term] if term in self.vocab else []
+        out += [p for p in self.split_compound(term) if p in self.vocab and p not in out]
+        if not out and len(term) >= MIN_PREFIX and not term[0].isdigit():
+            i = bisect.bisect_left(self._sorted_vocab, term)
+            while i < len(self._sorted_vocab) and self._sorted_vocab[i].startswith(term) and len(out) < 20:
+                if len(self._sorted_vocab[i]) - len(term) >= MIN_PART:
+                    out.append(self._sorted_vocab[i])
+                i += 1
         return out
+
+    def query_terms(self, query: str) -> list[str]:
+        return [e for term in self.tokenizer(query) for e in self.expand(term)]
 
     def search(self, query: str, k: int) -> list[tuple[int, float]]:
         terms = [self.vocab[t] for t in self.query_terms(query)]
@@ -117,7 +130,9 @@ class BM25Index(LexicalIndex):
 
     # --- persistence: the tokens are stored; the matrix is rebuilt on load
     def save(self, path: Path) -> None:
-        path.write_text(json.dumps({"k1": self.k1, "b": self.b, "docs": self.docs_tokens}, ensure_ascii=False))
+        path.write_text(
+            json.dumps({"k1": self.k1, "b": self.b, "docs": self.docs_tokens}, ensure_ascii=False)
+        )
 
     @classmethod
     def load(cls, path: Path, tokenizer: Tokenizer = lexical_tokens) -> BM25Index:

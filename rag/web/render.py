@@ -1,0 +1,135 @@
+"""HTML pieces shown to residents and staff: source cards, the hand-off panel, the document viewer page.
+
+Every value from documents or users is escaped; links point only to routes of this app.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from html import escape
+from urllib.parse import quote
+
+from rag.handoff import WEEKDAYS, Handoff
+from rag.types import Citation, Document
+
+DOC_ROUTE = "/dokument"
+SNIPPET_CHARS = 420
+
+
+def document_url(source: str, chunk_id: str | None = None, *, root: str = "") -> str:
+    url = f"{root}{DOC_ROUTE}/{quote(source)}"
+    if chunk_id:
+        url += f"?stycke={quote(chunk_id)}#stycke"
+    return url
+
+
+def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0] + " …"
+
+
+def source_cards_html(citations: list[Citation], *, root: str = "", language: str = "sv") -> str:
+    """The sources of one answer as cards: number, document title, cited passage, a link to the whole text."""
+    if not citations:
+        return ""
+    en = language == "en"
+    heading = "Sources" if en else "Källor"
+    open_text = "Open the whole document" if en else "Öppna hela dokumentet"
+    cards = []
+    for c in citations:
+        title = escape(c.chunk.title)
+        cards.append(
+            f'<li class="kallkort"><p class="kallkort-titel"><strong>[{c.n}] {title}</strong></p>'
+            f'<blockquote class="kallkort-citat">{escape(snippet(c.chunk.text))}</blockquote>'
+            f'<p><a href="{escape(document_url(c.chunk.source, c.chunk.chunk_id, root=root))}" target="_blank" '
+            f'rel="noopener" aria-label="{open_text}: {title} (öppnas i ny flik)">{open_text} ↗</a></p></li>'
+        )
+    return (
+        f'<div class="kallor" role="group" aria-label="{heading}"><p class="kallor-rubrik"><strong>{heading}'
+        f'</strong></p><ol class="kallkort-lista">{"".join(cards)}</ol></div>'
+    )
+
+
+def today_hours(handoff: Handoff, day: dt.date) -> str:
+    """'Öppet i dag, tisdag: 08.00 — 17.00', or that it is closed, from the hours in the corpus."""
+    weekday = WEEKDAYS[day.weekday()]
+    hours = handoff.hours_on(day)
+    if hours:
+        return f"Öppet i dag ({weekday}): {hours}"
+    if handoff.hours:
+        return f"Stängt i dag ({weekday})."
+    return ""
+
+
+def handoff_html(handoff: Handoff, day: dt.date) -> str:
+    """The hand-off panel: phone, chat, visit and today's opening hours — all read from the corpus."""
+    items = []
+    if handoff.phone:
+        tel = "".join(ch for ch in handoff.phone if ch.isdigit() or ch == "+")
+        items.append(
+            f'<li><span aria-hidden="true">📞</span> Ring <a href="tel:{escape(tel)}">{escape(handoff.phone)}</a></li>'
+        )
+    if handoff.chat:
+        items.append(f'<li><span aria-hidden="true">💬</span> {escape(handoff.chat.strip())}</li>')
+    if handoff.visit:
+        items.append(f'<li><span aria-hidden="true">🏛️</span> {escape(handoff.visit.strip())}</li>')
+    today = today_hours(handoff, day)
+    if today:
+        items.append(
+            f'<li class="idag"><span aria-hidden="true">🕘</span> <strong>{escape(today)}</strong></li>'
+        )
+    if not items:
+        items.append("<li>Kontakta Helsingborgs stads kontaktcenter.</li>")
+    all_hours = ""
+    if handoff.hours:
+        rows = "".join(f"<li>{escape(d)}: {escape(h)}</li>" for d, h in handoff.hours)
+        note = f"<p>{escape(handoff.hours_note)}</p>" if handoff.hours_note else ""
+        all_hours = f"<details><summary>Alla öppettider</summary><ul>{rows}</ul>{note}</details>"
+    source = ""
+    if handoff.title:
+        source = f'<p class="handoff-kalla">Uppgifterna kommer från: {escape(handoff.title)}</p>'
+    return (
+        '<section class="handoff" aria-label="Kontakta kontaktcenter">'
+        "<h2>Prata med en kommunvägledare</h2>"
+        f'<ul class="handoff-lista">{"".join(items)}</ul>{all_hours}{source}</section>'
+    )
+
+
+PAGE_CSS = """
+body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;max-width:46rem;margin:0 auto;padding:1rem;
+line-height:1.55;color:#1a1a1a;background:#fff}
+h1{font-size:1.4rem} mark{background:#fff3b0;padding:.1em 0} .meta{color:#555;font-size:.9rem}
+form{display:grid;gap:.6rem;max-width:22rem} input{font-size:1rem;padding:.5rem} button{font-size:1rem;padding:.5rem}
+.fel{color:#a00000;font-weight:600} a{color:#0b5cad}
+"""
+
+
+def page(title: str, body: str, *, status_note: str = "") -> str:
+    return (
+        '<!doctype html><html lang="sv"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{escape(title)}</title><style>{PAGE_CSS}</style></head><body><main>{status_note}{body}"
+        "</main></body></html>"
+    )
+
+
+def document_page(doc: Document, *, start: int | None = None, end: int | None = None) -> str:
+    """The whole document as plain paragraphs, with the cited passage marked (and scrolled to)."""
+    text = doc.text
+    if start is not None and end is not None and 0 <= start < end <= len(text):
+        html_text = (
+            escape(text[:start])
+            + '<mark id="stycke" tabindex="-1">'
+            + escape(text[start:end])
+            + "</mark>"
+            + escape(text[end:])
+        )
+    else:
+        html_text = escape(text)
+    paragraphs = "".join(f"<p>{p.replace(chr(10), '<br>')}</p>" for p in html_text.split("\n\n"))
+    meta = (
+        f'<p class="meta">Fil: {escape(doc.source)}' + (f" · {escape(doc.date)}" if doc.date else "") + "</p>"
+    )
+    return page(doc.title, f"<h1>{escape(doc.title)}</h1>{meta}<article>{paragraphs}</article>")

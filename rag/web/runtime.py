@@ -1,0 +1,112 @@
+"""What every web door shares: the service, the bounded generation queue and the redacted store."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rag.service import AssistantService
+from rag.types import Answer, AnswerDelta, Turn
+from rag.web.feedback import WebStore
+from rag.web.gate import GenerationQueue
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Answered:
+    """The last event of a web answer stream: the service's Answer and the id it was logged under."""
+
+    answer: Answer
+    answer_id: str | None
+
+
+class WebAssistant:
+    def __init__(self, service: AssistantService, store: WebStore, gate: GenerationQueue) -> None:
+        self.service = service
+        self.store = store
+        self.gate = gate
+
+    def stream(
+        self,
+        question: str,
+        history: Sequence[Turn] = (),
+        *,
+        channel: str,
+        session: str | None = None,
+    ) -> Iterator[AnswerDelta | Answered]:
+        """Verified answer text as it is produced, then Answered. Raises QueueFull before anything when busy."""
+        with self.gate.slot():
+            for event in self.service.ask_stream(question, history):
+                if isinstance(event, Answer):
+                    yield Answered(event, self._log(event, channel, session))
+                else:
+                    yield event
+
+    def ask(
+        self, question: str, history: Sequence[Turn] = (), *, channel: str, session: str | None = None
+    ) -> Answered:
+        final: Answered | None = None
+        for event in self.stream(question, history, channel=channel, session=session):
+            if isinstance(event, Answered):
+                final = event
+        assert final is not None
+        return final
+
+    def _log(self, answer: Answer, channel: str, session: str | None) -> str | None:
+        try:
+            return self.store.log_answer(answer, channel=channel, session=session)
+        except sqlite3.Error as exc:  # an answer is worth more than its log line
+            log.error("could not log the answer: %s", exc)
+            return None
+
+
+class AnswerStream:
+    """An answer stream that already holds its generation slot (so "busy" can be told before any output).
+
+    Iterate it for AnswerDelta events and a final Answered; the slot is released when the stream ends, is closed,
+    or is garbage-collected unstarted.
+    """
+
+    def __init__(
+        self, assistant: WebAssistant, question: str, history: Sequence[Turn], *, channel: str,
+        session: str | None,
+    ) -> None:
+        self._slot = assistant.gate.slot()
+        self._slot.__enter__()  # raises QueueFull
+        self._released = False
+        self._assistant = assistant
+        self._events = assistant.service.ask_stream(question, history)
+        self._channel = channel
+        self._session = session
+
+    def __iter__(self) -> AnswerStream:
+        return self
+
+    def __next__(self) -> AnswerDelta | Answered:
+        if self._released:
+            raise StopIteration
+        try:
+            event = next(self._events)
+        except BaseException:
+            self.close()
+            raise
+        if isinstance(event, Answer):
+            return Answered(event, self._assistant._log(event, self._channel, self._session))
+        return event
+
+    def close(self) -> None:
+        if not getattr(self, "_released", True):
+            self._released = True
+            try:
+                self._events.close()
+            finally:
+                self._slot.__exit__(None, None, None)
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - never raise from a finaliser
+            pass

@@ -1,0 +1,21 @@
+from rag.chunking import Chunker, ChunkerSettings
+from rag.loaders import load_document
+from tests.conftest import CORPUS
+
+
+def test_chunks_carry_exact_offsets_stable_ids_and_bounded_size() -> None:
+    doc = load_document(CORPUS / "socialforvaltningen-nyheter.txt", CORPUS)
+    chunker = Chunker(ChunkerSettings(chunk_size=500, chunk_overlap=80))
+    chunks = chunker.split(doc)
+    assert len(chunks) > 10
+    for c in chunks:
+        assert doc.text[c.start : c.end] == c.text
+        assert len(c.text) <= 500
+        assert c.chunk_id.startswith(doc.doc_id + "#")
+    assert len({c.chunk_id for c in chunks}) == len(chunks)
+    assert [c.chunk_id for c in chunker.split(doc)] == [c.chunk_id for c in chunks]
+    # every character of the document is in some chunk (apart from whitespace at boundaries)
+    covered = set()
+    for c in chunks:
+        covered.update(range(c.start, c.end))
+    assert all(i in covered or doc.text[i].isspace() for i in range(len(doc.text)))
