@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Test-only dependencies for the browser tier (tests/browser): Debian's Chromium and Playwright for Python.
+# Idempotent and fast when already done. Playwright's own browser download cannot work here, so we never run
+# `playwright install`; the tests launch /usr/bin/chromium instead.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+SUDO=""
+if [ "$(id -u)" != "0" ] && command -v sudo >/dev/null 2>&1; then SUDO="sudo"; fi
+
+# chromium runs the tests; the emoji font only makes the screenshots in docs/ show 👍/📞 instead of boxes.
+if [ ! -x /usr/bin/chromium ] || [ ! -d /usr/share/fonts/truetype/noto ]; then
+  log "installing Chromium from Debian (for the browser tests)"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends chromium fonts-noto-color-emoji
+fi
+
+PYBIN=${VENV:-.venv}/bin
+if ! "$PYBIN/python" -c "import playwright.sync_api" >/dev/null 2>&1; then
+  log "installing Playwright for Python (driver only; the browser is /usr/bin/chromium)"
+  "$PYBIN/pip" install --quiet playwright
+fi
