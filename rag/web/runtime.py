@@ -30,32 +30,26 @@ class WebAssistant:
         self.gate = gate
 
     def stream(
-        self,
-        question: str,
-        history: Sequence[Turn] = (),
-        *,
-        channel: str,
-        session: str | None = None,
-    ) -> Iterator[AnswerDelta | Answered]:
-        """Verified answer text as it is produced, then Answered. Raises QueueFull before anything when busy."""
-        with self.gate.slot():
-            for event in self.service.ask_stream(question, history):
-                if isinstance(event, Answer):
-                    yield Answered(event, self._log(event, channel, session))
-                else:
-                    yield event
+        self, question: str, history: Sequence[Turn] = (), *, channel: str, session: str | None = None
+    ) -> AnswerStream:
+        """Verified answer text as it is produced, then Answered. Raises QueueFull at once when busy."""
+        return AnswerStream(self, question, history, channel=channel, session=session)
 
     def ask(
         self, question: str, history: Sequence[Turn] = (), *, channel: str, session: str | None = None
     ) -> Answered:
+        stream = self.stream(question, history, channel=channel, session=session)
         final: Answered | None = None
-        for event in self.stream(question, history, channel=channel, session=session):
-            if isinstance(event, Answered):
-                final = event
+        try:
+            for event in stream:
+                if isinstance(event, Answered):
+                    final = event
+        finally:
+            stream.close()
         assert final is not None
         return final
 
-    def _log(self, answer: Answer, channel: str, session: str | None) -> str | None:
+    def log(self, answer: Answer, channel: str, session: str | None) -> str | None:
         try:
             return self.store.log_answer(answer, channel=channel, session=session)
         except sqlite3.Error as exc:  # an answer is worth more than its log line
@@ -64,7 +58,7 @@ class WebAssistant:
 
 
 class AnswerStream:
-    """An answer stream that already holds its generation slot (so "busy" can be told before any output).
+    """An answer stream that already holds its generation slot, so "busy" is told before any output.
 
     Iterate it for AnswerDelta events and a final Answered; the slot is released when the stream ends, is closed,
     or is garbage-collected unstarted.
@@ -74,8 +68,9 @@ class AnswerStream:
         self, assistant: WebAssistant, question: str, history: Sequence[Turn], *, channel: str,
         session: str | None,
     ) -> None:
-        self._slot = assistant.gate.slot()
-        self._slot.__enter__()  # raises QueueFull
+        slot = assistant.gate.slot()
+        slot.__enter__()  # raises QueueFull
+        self._slot = slot
         self._released = False
         self._assistant = assistant
         self._events = assistant.service.ask_stream(question, history)
@@ -94,16 +89,17 @@ class AnswerStream:
             self.close()
             raise
         if isinstance(event, Answer):
-            return Answered(event, self._assistant._log(event, self._channel, self._session))
+            return Answered(event, self._assistant.log(event, self._channel, self._session))
         return event
 
     def close(self) -> None:
-        if not getattr(self, "_released", True):
-            self._released = True
-            try:
-                self._events.close()
-            finally:
-                self._slot.__exit__(None, None, None)
+        if getattr(self, "_released", True):
+            return
+        self._released = True
+        try:
+            self._events.close()
+        finally:
+            self._slot.__exit__(None, None, None)
 
     def __del__(self) -> None:
         try:
