@@ -1,10 +1,11 @@
 """Splitting documents into passages with langchain-text-splitters, keeping character offsets.
 
-Sizes: multilingual-e5-small reads at most 512 tokens, and Swedish runs at roughly 3.5-4 characters per
-token, so 700 characters (~190 tokens) stays far inside the window while holding a whole paragraph or
-FAQ answer. The LLM reads prompts at only 70-130 tokens/s on two cores: three such passages cost about
-600 prompt tokens (4-8 s), which is the budget we accept for time to first token. An overlap of 120
-characters keeps a sentence that straddles a boundary whole in at least one chunk.
+Sizes: multilingual-e5-small reads at most 512 tokens, and Swedish runs at roughly 3 characters per
+token in both the embedder's and the LLM's tokenizer, so a chunk of 500 characters (~170 tokens) stays
+far inside the embedding window while holding a paragraph or one FAQ answer. The LLM reads prompts at
+only 70-130 tokens/s on two cores: up to three such passages plus the question cost ~550 prompt tokens,
+4-8 s before the first token (700-character chunks measured ~690 tokens). An overlap of 80 characters
+keeps a sentence that straddles a boundary whole in at least one chunk.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ SEPARATORS = ["\n\n", "\n", ". ", "? ", "! ", "; ", ", ", " ", ""]
 
 @dataclass(frozen=True)
 class ChunkerSettings:
-    chunk_size: int = 700
-    chunk_overlap: int = 120
+    chunk_size: int = 500
+    chunk_overlap: int = 80
     splitter: str = "recursive-character-v1"
 
     def to_dict(self) -> dict[str, object]:

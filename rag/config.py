@@ -40,14 +40,14 @@ class Settings:
     llm_max_tokens: int = 160
     threads: int = field(default_factory=default_threads)
 
-    chunk_size: int = 700  # characters
-    chunk_overlap: int = 120
+    chunk_size: int = 500  # characters; see rag/chunking.py for the reasoning
+    chunk_overlap: int = 80
 
     top_k: int = 8  # hits returned by retrieval (shown to staff, scored by evaluation)
     context_k: int = 3  # passages given to the LLM
     max_question_chars: int = 1000
     rrf_k: int = 60
-    relevance_threshold: float = 0.5  # on Retrieval.confidence, calibrated in rag/retrieval.py
+    relevance_threshold: float = 0.65  # on Retrieval.confidence; see docs/relevance.md for the calibration
     support_threshold: float = 0.5  # share of a sentence's content words found in its passage
 
     def __post_init__(self) -> None:

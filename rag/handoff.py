@@ -85,7 +85,7 @@ def reconstruct_documents(chunks: list[Chunk]) -> dict[str, str]:
         buf = ""
         for c in cs:
             if c.start >= len(buf):
-                buf += "\n" * (c.start > len(buf)) + c.text
+                buf += "\n" * (c.start - len(buf)) + c.text  # the gap held only whitespace
             elif c.end > len(buf):
                 buf += c.text[len(buf) - c.start :]
         out[source] = buf

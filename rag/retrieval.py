@@ -154,7 +154,7 @@ class HybridRetriever:
     def relevance(self, query: str, hits: list[Hit], dense_scores: list[float]) -> tuple[float, str]:
         if not hits:
             return 0.0, "no passages"
-        coverage = max(self.coverage(query, lexical_text(h.chunk)) for h in hits[:3])
+        coverage = max(self.coverage(query, lexical_text(h.chunk)) for h in hits)
         margin = 0.0
         if len(dense_scores) >= 4:
             arr = np.asarray(dense_scores, dtype=np.float32)

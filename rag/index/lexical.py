@@ -19,7 +19,8 @@ Tokenizer = Callable[[str], list[str]]
 
 MIN_PART = 3  # shortest compound part ("tid", "lov")
 MIN_COMPOUND = 7  # shortest token worth splitting
-MIN_PREFIX = 4  # shortest unknown query word matched as the start of a compound
+MIN_PREFIX = 5  # shortest unknown query word matched as the start of a compound
+MIN_HEAD = 6  # shortest known first part that stands for an unknown compound
 
 
 class LexicalIndex(ABC):
@@ -103,15 +104,23 @@ class BM25Index(LexicalIndex):
 
     def expand(self, term: str) -> list[str]:
         """The index terms a query term stands for: itself, its compound parts, or (for a word the index
-        lacks) the compounds it begins ('öppet' -> 'öppettid', 'bygglov' -> 'bygglovsansökan')."""
+        lacks) the compounds it begins ('öppet' -> 'öppettid') or the known word it begins with
+        ('telefonnummer' -> 'telefon')."""
         out = [term] if term in self.vocab else []
         out += [p for p in self.split_compound(term) if p in self.vocab and p not in out]
-        if not out and len(term) >= MIN_PREFIX and not term[0].isdigit():
-            i = bisect.bisect_left(self._sorted_vocab, term)
-            while i < len(self._sorted_vocab) and self._sorted_vocab[i].startswith(term) and len(out) < 20:
-                if len(self._sorted_vocab[i]) - len(term) >= MIN_PART:
-                    out.append(self._sorted_vocab[i])
+        # Word forms the stemmer leaves apart share a long beginning: 'klimatneutralt' / 'klimatneutralitet'.
+        for cut in (0, 1, 2):
+            stem = term[: len(term) - cut]
+            if out or len(stem) < MIN_PREFIX or term[0].isdigit():
+                break
+            i = bisect.bisect_left(self._sorted_vocab, stem)
+            while i < len(self._sorted_vocab) and self._sorted_vocab[i].startswith(stem) and len(out) < 20:
+                out.append(self._sorted_vocab[i])
                 i += 1
+        if not out:  # a compound whose first part the corpus knows: 'telefonnummer' -> 'telefon'
+            for i in range(len(term) - MIN_PART, MIN_HEAD - 1, -1):
+                if term[:i] in self.vocab:
+                    return [term[:i]]
         return out
 
     def query_terms(self, query: str) -> list[str]:

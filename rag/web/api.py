@@ -43,9 +43,18 @@ class ApiError(Exception):
     def response(self) -> JSONResponse:
         headers = {"Retry-After": "10"} if self.status in (429, 503) else None
         return JSONResponse(
-            {"error": {"message": self.message_sv, "detail": self.detail_en, "code": self.code,
-                       "type": "invalid_request_error" if self.status < 500 and self.status != 429 else "server_error"}},
-            status_code=self.status, headers=headers,
+            {
+                "error": {
+                    "message": self.message_sv,
+                    "detail": self.detail_en,
+                    "code": self.code,
+                    "type": "invalid_request_error"
+                    if self.status < 500 and self.status != 429
+                    else "server_error",
+                }
+            },
+            status_code=self.status,
+            headers=headers,
         )
 
 
@@ -56,7 +65,10 @@ def busy_error() -> ApiError:
 def rag_error(exc: RagError) -> ApiError:
     log.error("service unavailable: %s", exc)
     return ApiError(
-        503, "Tjänsten kan inte svara just nu. Ring kontaktcenter eller försök igen senare.", str(exc), "unavailable"
+        503,
+        "Tjänsten kan inte svara just nu. Ring kontaktcenter eller försök igen senare.",
+        str(exc),
+        "unavailable",
     )
 
 
@@ -76,23 +88,31 @@ async def read_json(request: Request, limit: int) -> Any:
         if len(body) > limit:
             raise _too_large(limit)
     if not body.strip():
-        raise ApiError(400, "Begäran saknar innehåll. Skicka JSON.", "the request body is empty; send JSON",
-                       "empty_body")
+        raise ApiError(
+            400, "Begäran saknar innehåll. Skicka JSON.", "the request body is empty; send JSON", "empty_body"
+        )
     try:
         return json.loads(body.decode("utf-8"))
     except UnicodeDecodeError:
-        raise ApiError(400, "Begäran är inte giltig UTF-8.", "the body is not valid UTF-8", "invalid_encoding") \
-            from None
+        raise ApiError(
+            400, "Begäran är inte giltig UTF-8.", "the body is not valid UTF-8", "invalid_encoding"
+        ) from None
     except json.JSONDecodeError as exc:
         raise ApiError(
-            400, "Begäran är inte giltig JSON.", f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
+            400,
+            "Begäran är inte giltig JSON.",
+            f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
             "invalid_json",
         ) from None
 
 
 def _too_large(limit: int) -> ApiError:
-    return ApiError(413, f"Begäran är för stor (högst {limit // 1024} kB).", f"the body exceeds {limit} bytes",
-                    "too_large")
+    return ApiError(
+        413,
+        f"Begäran är för stor (högst {limit // 1024} kB).",
+        f"the body exceeds {limit} bytes",
+        "too_large",
+    )
 
 
 def _field_error(sv: str, en: str) -> ApiError:
@@ -109,28 +129,38 @@ def _text_content(content: Any, where: str) -> str:
             if isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str):
                 texts.append(part["text"])
             else:
-                raise _field_error(f"{where}: bara text stöds.", f"{where}: only text content parts are supported")
+                raise _field_error(
+                    f"{where}: bara text stöds.", f"{where}: only text content parts are supported"
+                )
         return "\n".join(texts)
-    raise _field_error(f"{where}: innehållet måste vara text.", f"{where}.content must be a string, got "
-                       f"{type(content).__name__}")
+    raise _field_error(
+        f"{where}: innehållet måste vara text.",
+        f"{where}.content must be a string, got {type(content).__name__}",
+    )
 
 
 def parse_history(raw: Any, where: str = "history") -> list[Turn]:
     if raw is None:
         return []
     if not isinstance(raw, list):
-        raise _field_error(f"Fältet {where} måste vara en lista.", f"{where} must be a list, got {type(raw).__name__}")
+        raise _field_error(
+            f"Fältet {where} måste vara en lista.", f"{where} must be a list, got {type(raw).__name__}"
+        )
     if len(raw) > MAX_HISTORY:
-        raise _field_error(f"Fältet {where} får ha högst {MAX_HISTORY} inlägg.",
-                           f"{where} may hold at most {MAX_HISTORY} items, got {len(raw)}")
+        raise _field_error(
+            f"Fältet {where} får ha högst {MAX_HISTORY} inlägg.",
+            f"{where} may hold at most {MAX_HISTORY} items, got {len(raw)}",
+        )
     turns = []
     for i, item in enumerate(raw):
         if not isinstance(item, dict):
             raise _field_error(f"{where}[{i}] måste vara ett objekt.", f"{where}[{i}] must be an object")
         role = item.get("role")
         if role not in ("user", "assistant"):
-            raise _field_error(f"{where}[{i}].role måste vara user eller assistant.",
-                               f"{where}[{i}].role must be 'user' or 'assistant', got {role!r}")
+            raise _field_error(
+                f"{where}[{i}].role måste vara user eller assistant.",
+                f"{where}[{i}].role must be 'user' or 'assistant', got {role!r}",
+            )
         turns.append(Turn(role=role, content=_text_content(item.get("content"), f"{where}[{i}]")))
     return turns
 
@@ -139,7 +169,9 @@ def parse_question(raw: Any) -> str:
     if raw is None:
         raise _field_error("Fältet question saknas.", "the field 'question' is required")
     if not isinstance(raw, str):
-        raise _field_error("Fältet question måste vara text.", f"question must be a string, got {type(raw).__name__}")
+        raise _field_error(
+            "Fältet question måste vara text.", f"question must be a string, got {type(raw).__name__}"
+        )
     if not raw.strip():
         raise _field_error("Frågan är tom. Skriv en fråga.", "question is empty")
     return raw
@@ -181,12 +213,18 @@ def make_router(assistant: WebAssistant, *, max_body_bytes: int, corpus_dir: Pat
         finally:
             stream.close()
 
-    @router.post("/api/ask", tags=["api"], summary="Ställ en fråga (svar med källor, schemat från `rag ask --json`)")
+    @router.post(
+        "/api/ask", tags=["api"], summary="Ställ en fråga (svar med källor, schemat från `rag ask --json`)"
+    )
     async def api_ask(request: Request) -> JSONResponse:
         body = await read_json(request, max_body_bytes)
         if not isinstance(body, dict):
-            raise ApiError(400, "Skicka ett JSON-objekt med fältet question.",
-                           f"the body must be a JSON object, got {type(body).__name__}", "bad_request")
+            raise ApiError(
+                400,
+                "Skicka ett JSON-objekt med fältet question.",
+                f"the body must be a JSON object, got {type(body).__name__}",
+                "bad_request",
+            )
         question = parse_question(body.get("question"))
         history = parse_history(body.get("history"))
         stream = await run_in_threadpool(open_stream, question, history, "api")
@@ -204,64 +242,97 @@ def make_router(assistant: WebAssistant, *, max_body_bytes: int, corpus_dir: Pat
         if not isinstance(answer_id, str) or not answer_id:
             raise _field_error("Fältet answer_id saknas.", "answer_id (from /api/ask) is required")
         if rating not in (1, -1) or isinstance(rating, bool):
-            raise _field_error("Fältet rating måste vara 1 eller -1.", f"rating must be 1 or -1, got {rating!r}")
+            raise _field_error(
+                "Fältet rating måste vara 1 eller -1.", f"rating must be 1 or -1, got {rating!r}"
+            )
         if not isinstance(comment, str) or len(comment) > MAX_FEEDBACK_COMMENT:
-            raise _field_error("Kommentaren måste vara text (högst 2000 tecken).",
-                               "comment must be a string of at most 2000 characters")
+            raise _field_error(
+                "Kommentaren måste vara text (högst 2000 tecken).",
+                "comment must be a string of at most 2000 characters",
+            )
         try:
-            fid = await run_in_threadpool(assistant.store.add_feedback, answer_id=answer_id, rating=rating,
-                                          comment=comment)
+            fid = await run_in_threadpool(
+                assistant.store.add_feedback, answer_id=answer_id, rating=rating, comment=comment
+            )
         except KeyError:
-            raise ApiError(404, "Svaret finns inte.", f"no answer with id {answer_id!r}", "not_found") from None
+            raise ApiError(
+                404, "Svaret finns inte.", f"no answer with id {answer_id!r}", "not_found"
+            ) from None
         return JSONResponse({"id": fid, "stored": True}, status_code=201)
 
     @router.get("/api/health", tags=["api"], summary="Läget: index och kö")
     def health() -> JSONResponse:
         gate = assistant.gate
-        queue = {"running": gate.running, "waiting": gate.waiting, "max_waiting": gate.max_waiting,
-                 "rejected": gate.rejected}
+        queue = {
+            "running": gate.running,
+            "waiting": gate.waiting,
+            "max_waiting": gate.max_waiting,
+            "rejected": gate.rejected,
+        }
         try:
             index = assistant.service.index
         except RagError as exc:
             return JSONResponse({"status": "no_index", "detail": str(exc), "queue": queue}, status_code=503)
-        return JSONResponse({
-            "status": "ok", "documents": len(index.manifest.documents), "chunks": len(index.chunks),
-            "embedder": index.manifest.embedder_id, "queue": queue,
-        })
+        return JSONResponse(
+            {
+                "status": "ok",
+                "documents": len(index.manifest.documents),
+                "chunks": len(index.chunks),
+                "embedder": index.manifest.embedder_id,
+                "queue": queue,
+            }
+        )
 
     # --- OpenAI-compatible ----------------------------------------------------------------------------
     @router.get("/v1/models", tags=["openai"])
     def models() -> JSONResponse:
-        return JSONResponse({"object": "list", "data": [
-            {"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "helsingborgs-stad"},
-        ]})
+        return JSONResponse(
+            {
+                "object": "list",
+                "data": [
+                    {"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "helsingborgs-stad"},
+                ],
+            }
+        )
 
     @router.post("/v1/chat/completions", tags=["openai"], summary="OpenAI-kompatibel chatt (svar med källor)")
     async def chat_completions(request: Request) -> Response:
         body = await read_json(request, max_body_bytes)
         if not isinstance(body, dict):
-            raise ApiError(400, "Skicka ett JSON-objekt med fältet messages.",
-                           f"the body must be a JSON object, got {type(body).__name__}", "bad_request")
+            raise ApiError(
+                400,
+                "Skicka ett JSON-objekt med fältet messages.",
+                f"the body must be a JSON object, got {type(body).__name__}",
+                "bad_request",
+            )
         messages = body.get("messages")
         if not isinstance(messages, list) or not messages:
-            raise _field_error("Fältet messages måste vara en lista med minst ett meddelande.",
-                               "messages must be a non-empty list")
+            raise _field_error(
+                "Fältet messages måste vara en lista med minst ett meddelande.",
+                "messages must be a non-empty list",
+            )
         stream_flag = body.get("stream", False)
         if not isinstance(stream_flag, bool):
             raise _field_error("Fältet stream måste vara true eller false.", "stream must be a boolean")
         turns: list[Turn] = []
         for i, m in enumerate(messages):
             if not isinstance(m, dict):
-                raise _field_error(f"messages[{i}] måste vara ett objekt.", f"messages[{i}] must be an object")
+                raise _field_error(
+                    f"messages[{i}] måste vara ett objekt.", f"messages[{i}] must be an object"
+                )
             role = m.get("role")
             if role in ("system", "developer", "tool"):
                 continue  # the assistant keeps its own instructions
             if role not in ("user", "assistant"):
-                raise _field_error(f"messages[{i}].role är ogiltig.", f"messages[{i}].role {role!r} is not supported")
+                raise _field_error(
+                    f"messages[{i}].role är ogiltig.", f"messages[{i}].role {role!r} is not supported"
+                )
             turns.append(Turn(role=role, content=_text_content(m.get("content"), f"messages[{i}]")))
         if not turns or turns[-1].role != "user":
-            raise _field_error("Det sista meddelandet måste vara en fråga från user.",
-                               "the last non-system message must have role 'user'")
+            raise _field_error(
+                "Det sista meddelandet måste vara en fråga från user.",
+                "the last non-system message must have role 'user'",
+            )
         question = turns[-1].content
         if not question.strip():
             raise _field_error("Frågan är tom. Skriv en fråga.", "the last user message is empty")
@@ -274,7 +345,8 @@ def make_router(assistant: WebAssistant, *, max_body_bytes: int, corpus_dir: Pat
             final = await run_in_threadpool(run_to_end, stream)
             return JSONResponse(_completion(final, cid, created, model, base_url))
         return StreamingResponse(
-            _sse(stream, cid, created, model, base_url), media_type="text/event-stream",
+            _sse(stream, cid, created, model, base_url),
+            media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
 
@@ -303,10 +375,16 @@ def make_router(assistant: WebAssistant, *, max_body_bytes: int, corpus_dir: Pat
         return HTMLResponse(document_page(doc, start=start, end=end), headers=_doc_headers())
 
     # --- JSON 404 for unknown API paths (instead of the chat page) -------------------------------------
-    @router.api_route("/api/{rest:path}", methods=["GET", "POST", "PUT", "DELETE", "PATCH"], include_in_schema=False)
-    @router.api_route("/v1/{rest:path}", methods=["GET", "POST", "PUT", "DELETE", "PATCH"], include_in_schema=False)
+    @router.api_route(
+        "/api/{rest:path}", methods=["GET", "POST", "PUT", "DELETE", "PATCH"], include_in_schema=False
+    )
+    @router.api_route(
+        "/v1/{rest:path}", methods=["GET", "POST", "PUT", "DELETE", "PATCH"], include_in_schema=False
+    )
     def unknown(rest: str) -> JSONResponse:
-        return ApiError(404, "Det finns ingen sådan adress i API:t.", "no such API route", "not_found").response()
+        return ApiError(
+            404, "Det finns ingen sådan adress i API:t.", "no such API route", "not_found"
+        ).response()
 
     return router
 
@@ -336,9 +414,13 @@ def _doc_headers() -> dict[str, str]:
 
 def _not_found() -> HTMLResponse:
     return HTMLResponse(
-        page("Dokumentet finns inte", "<h1>Dokumentet finns inte</h1><p>Det här dokumentet finns inte bland "
-             "stadens dokument.</p><p><a href='/'>Till chatten</a></p>"),
-        status_code=404, headers=_doc_headers(),
+        page(
+            "Dokumentet finns inte",
+            "<h1>Dokumentet finns inte</h1><p>Det här dokumentet finns inte bland "
+            "stadens dokument.</p><p><a href='/'>Till chatten</a></p>",
+        ),
+        status_code=404,
+        headers=_doc_headers(),
     )
 
 
@@ -349,15 +431,23 @@ def _content(answer: Answer) -> str:
 
 def _usage(answer: Answer) -> dict[str, int]:
     prompt_tokens = len((answer.prompt or "").split())
-    return {"prompt_tokens": prompt_tokens, "completion_tokens": answer.tokens_generated,
-            "total_tokens": prompt_tokens + answer.tokens_generated}
+    return {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": answer.tokens_generated,
+        "total_tokens": prompt_tokens + answer.tokens_generated,
+    }
 
 
 def _completion(final: Answered, cid: str, created: int, model: str, base_url: str) -> dict[str, Any]:
     a = final.answer
     return {
-        "id": cid, "object": "chat.completion", "created": created, "model": model,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": _content(a)}, "finish_reason": "stop"}],
+        "id": cid,
+        "object": "chat.completion",
+        "created": created,
+        "model": model,
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": _content(a)}, "finish_reason": "stop"}
+        ],
         "usage": _usage(a),
         "citations": [citation_json(c, base_url) for c in a.citations],
         "refused": a.refused,
@@ -367,8 +457,14 @@ def _completion(final: Answered, cid: str, created: int, model: str, base_url: s
 
 def _sse(stream: AnswerStream, cid: str, created: int, model: str, base_url: str) -> Iterator[str]:
     def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
-        data = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model,
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
+        data = {
+            "id": cid,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+            **extra,
+        }
         return f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
 
     try:
@@ -383,8 +479,13 @@ def _sse(stream: AnswerStream, cid: str, created: int, model: str, base_url: str
                 src = sources_text(a.citations, a.language)
                 if src:
                     yield chunk({"content": "\n\n" + src})
-                yield chunk({}, "stop", citations=[citation_json(c, base_url) for c in a.citations],
-                            refused=a.refused, answer_id=event.answer_id)
+                yield chunk(
+                    {},
+                    "stop",
+                    citations=[citation_json(c, base_url) for c in a.citations],
+                    refused=a.refused,
+                    answer_id=event.answer_id,
+                )
     except RagError as exc:
         err = rag_error(exc)
         yield f"data: {json.dumps({'error': {'message': err.message_sv, 'detail': err.detail_en}})}\n\n"

@@ -42,23 +42,41 @@ def create_app(
     app = FastAPI(
         title="Fråga Helsingborgs stad – API",
         description="Svar med källor ur Helsingborgs stads dokument. Se docs/api.md.",
-        docs_url="/api/docs", redoc_url=None, openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
     )
     app.state.assistant = assistant
     app.state.staff = staff
     app.state.web_settings = web
     api.install_error_handlers(app)
     app.include_router(auth.make_router(staff))
-    app.include_router(api.make_router(assistant, max_body_bytes=web.max_body_bytes, corpus_dir=settings.corpus_dir))
+    app.include_router(
+        api.make_router(assistant, max_body_bytes=web.max_body_bytes, corpus_dir=settings.corpus_dir)
+    )
     app.add_middleware(auth.StaffGuard, auth=staff)
 
     app = gr.mount_gradio_app(
-        app, console.build_console(assistant, settings), path=auth.CONSOLE_PATH, auth_dependency=staff.user_for,
-        footer_links=[], run_history=False, css=console.CSS, js=chat.JS, show_error=False,
+        app,
+        console.build_console(assistant, settings),
+        path=auth.CONSOLE_PATH,
+        auth_dependency=staff.user_for,
+        footer_links=[],
+        run_history=False,
+        css=console.CSS,
+        js=chat.JS,
+        show_error=False,
     )
     app = gr.mount_gradio_app(
-        app, chat.build_chat(assistant), path="/", footer_links=[], run_history=False, css=chat.CSS, js=chat.JS,
-        head=chat.HEAD, show_error=False,
+        app,
+        chat.build_chat(assistant),
+        path="/",
+        footer_links=[],
+        run_history=False,
+        css=chat.CSS,
+        js=chat.JS,
+        head=chat.HEAD,
+        show_error=False,
     )
     return app
 

@@ -14,7 +14,7 @@ import gradio as gr
 from rag.errors import RagError
 from rag.types import AnswerDelta, Turn
 from rag.web.gate import BUSY_SV, QueueFull
-from rag.web.render import handoff_html, source_cards_html
+from rag.web.render import handoff_html, md_escape, source_cards_md
 from rag.web.runtime import Answered, WebAssistant
 
 log = logging.getLogger(__name__)
@@ -38,13 +38,9 @@ CSS = """
 .sr-only{position:absolute!important;width:1px;height:1px;padding:0;margin:-1px;overflow:hidden;clip:rect(0,0,0,0);
 white-space:nowrap;border:0}
 #rubrik h1{font-size:1.5rem;margin:.2rem 0}
-.kallor{margin-top:.6rem;border-top:1px solid var(--border-color-primary);padding-top:.4rem}
-.kallkort-lista{list-style:none;padding:0;margin:0;display:grid;gap:.5rem}
-.kallkort{border:1px solid var(--border-color-primary);border-radius:8px;padding:.5rem .7rem;
-background:var(--background-fill-secondary)}
-.kallkort p{margin:.1rem 0}
-.kallkort-titel,.kallor-rubrik{font-size:.95rem!important;line-height:1.35}
-.kallkort-citat{margin:.3rem 0;padding-left:.6rem;border-left:3px solid #0b5cad;font-size:.92em}
+#samtal .bot blockquote{border:1px solid var(--border-color-primary);border-left:4px solid #0b5cad;
+border-radius:8px;padding:.45rem .7rem;margin:.5rem 0;background:var(--background-fill-secondary);font-size:.93em}
+#samtal .bot blockquote p{margin:.1rem 0}
 .handoff h2{font-size:1.1rem;margin:0 0 .4rem 0}
 .handoff-lista{list-style:none;padding:0;margin:0;display:grid;gap:.35rem}
 .handoff-kalla{font-size:.8rem;opacity:.8}
@@ -69,7 +65,9 @@ def build_chat(assistant: WebAssistant) -> gr.Blocks:
             return handoff_html(_empty_handoff(), dt.date.today())
 
     def respond(
-        question: str, messages: list[dict[str, Any]] | None, state: dict[str, Any] | None,
+        question: str,
+        messages: list[dict[str, Any]] | None,
+        state: dict[str, Any] | None,
     ) -> Iterator[tuple[Any, ...]]:
         state = state or _new_state()
         messages = list(messages or [])
@@ -93,7 +91,7 @@ def build_chat(assistant: WebAssistant) -> gr.Blocks:
             for event in stream:
                 if isinstance(event, AnswerDelta):
                     text = f"{text} {event.text}".strip()
-                    messages[-1] = {"role": "assistant", "content": escape(text, quote=False)}
+                    messages[-1] = {"role": "assistant", "content": md_escape(text)}
                     yield messages, "", state, hide, gr.update(), gr.update()
                 elif isinstance(event, Answered):
                     final = event
@@ -106,18 +104,24 @@ def build_chat(assistant: WebAssistant) -> gr.Blocks:
             stream.close()
         assert final is not None
         answer = final.answer
-        notices = "".join(f"<p><em>{escape(n)}</em></p>" for n in answer.notices)
-        body = escape(answer.text, quote=False)
-        messages[-1] = {
-            "role": "assistant",
-            "content": notices + body + "\n\n" + source_cards_html(answer.citations, language=answer.language),
-        }
-        state["turns"] = [*state["turns"], ("user", question), ("assistant", answer.text)][-2 * MAX_TURNS:]
+        notices = "".join(f"_{md_escape(n)}_\n\n" for n in answer.notices)
+        body = "\n".join(md_escape(line) for line in answer.text.split("\n"))
+        cards = source_cards_md(answer.citations, language=answer.language)
+        messages[-1] = {"role": "assistant", "content": notices + body + (f"\n\n{cards}" if cards else "")}
+        state["turns"] = [*state["turns"], ("user", question), ("assistant", answer.text)][-2 * MAX_TURNS :]
         state["last_answer_id"] = final.answer_id
         n = len(answer.citations)
-        done = "Svaret är klart." + (f" Det har {n} källa." if n == 1 else f" Det har {n} källor." if n else "")
-        yield (messages, "", state, gr.update(visible=final.answer_id is not None), _status(done),
-               gr.update(value=""))
+        done = "Svaret är klart." + (
+            f" Det har {n} källa." if n == 1 else f" Det har {n} källor." if n else ""
+        )
+        yield (
+            messages,
+            "",
+            state,
+            gr.update(visible=final.answer_id is not None),
+            _status(done),
+            gr.update(value=""),
+        )
 
     def give_feedback(rating: int, comment: str, state: dict[str, Any] | None) -> tuple[Any, ...]:
         state = state or _new_state()
@@ -125,7 +129,11 @@ def build_chat(assistant: WebAssistant) -> gr.Blocks:
         if not answer_id:
             return gr.update(value="Ställ en fråga först."), comment, state
         if answer_id in state["rated"]:
-            return gr.update(value="Du har redan lämnat återkoppling på det här svaret. Tack!"), comment, state
+            return (
+                gr.update(value="Du har redan lämnat återkoppling på det här svaret. Tack!"),
+                comment,
+                state,
+            )
         try:
             assistant.store.add_feedback(answer_id=answer_id, rating=rating, comment=comment or "")
         except (KeyError, ValueError, OSError) as exc:
@@ -143,22 +151,36 @@ def build_chat(assistant: WebAssistant) -> gr.Blocks:
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=300):
                 chatbot = gr.Chatbot(
-                    label="Samtal med stadens assistent", elem_id="samtal", height=460, layout="bubble",
-                    feedback_options=None, buttons=["copy"], autoscroll=True,
+                    label="Samtal med stadens assistent",
+                    elem_id="samtal",
+                    height=460,
+                    layout="bubble",
+                    feedback_options=None,
+                    buttons=["copy"],
+                    autoscroll=True,
                     placeholder="Här visas svaren. Välj en exempelfråga eller skriv en egen nedan.",
                 )
                 status = gr.HTML(_status_html(""), elem_id="status")
                 with gr.Row(equal_height=True):
                     question = gr.Textbox(
-                        label="Din fråga", placeholder="Skriv din fråga här", elem_id="fraga",
-                        lines=1, max_lines=4, scale=5, min_width=200, max_length=4000,
+                        label="Din fråga",
+                        placeholder="Skriv din fråga här",
+                        elem_id="fraga",
+                        lines=1,
+                        max_lines=4,
+                        scale=5,
+                        min_width=200,
+                        max_length=4000,
                     )
                     send = gr.Button("Skicka", variant="primary", elem_id="skicka", scale=1, min_width=90)
                 with gr.Group(visible=False, elem_id="aterkoppling") as feedback_box:
                     gr.Markdown("**Var svaret till hjälp?**")
                     comment = gr.Textbox(
-                        label="Kommentar (frivilligt, skriv inga personuppgifter)", lines=2, max_lines=5,
-                        elem_id="kommentar", max_length=2000,
+                        label="Kommentar (frivilligt, skriv inga personuppgifter)",
+                        lines=2,
+                        max_lines=5,
+                        elem_id="kommentar",
+                        max_length=2000,
                     )
                     with gr.Row():
                         up = gr.Button("👍 Ja, till hjälp", elem_id="tumme-upp", size="sm")
@@ -176,12 +198,23 @@ def build_chat(assistant: WebAssistant) -> gr.Blocks:
         send.click(respond, [question, chatbot, state], outputs, api_visibility="private")
         for button, text in zip(example_buttons, EXAMPLES, strict=True):
             button.click(lambda t=text: t, None, question, api_visibility="private", queue=False).then(
-                respond, [question, chatbot, state], outputs, api_visibility="private",
+                respond,
+                [question, chatbot, state],
+                outputs,
+                api_visibility="private",
             )
-        up.click(lambda c, s: give_feedback(1, c, s), [comment, state], [thanks, comment, state],
-                 api_visibility="private")
-        down.click(lambda c, s: give_feedback(-1, c, s), [comment, state], [thanks, comment, state],
-                   api_visibility="private")
+        up.click(
+            lambda c, s: give_feedback(1, c, s),
+            [comment, state],
+            [thanks, comment, state],
+            api_visibility="private",
+        )
+        down.click(
+            lambda c, s: give_feedback(-1, c, s),
+            [comment, state],
+            [thanks, comment, state],
+            api_visibility="private",
+        )
         demo.load(handoff_panel, None, panel, api_visibility="private")
     demo.queue(default_concurrency_limit=16)
     return demo

@@ -21,7 +21,16 @@ from rag.web.runtime import WebAssistant
 log = logging.getLogger(__name__)
 
 TITLE = "Personalkonsol – Fråga Helsingborgs stad"
-PASSAGE_HEADERS = ["#", "Fusionerad", "Dense (rank)", "Lexikal (rank)", "I prompten", "Dokument", "Stycke", "Text"]
+PASSAGE_HEADERS = [
+    "#",
+    "Fusionerad",
+    "Dense (rank)",
+    "Lexikal (rank)",
+    "I prompten",
+    "Dokument",
+    "Stycke",
+    "Text",
+]
 SENTENCE_HEADERS = ["Stöds", "Mening", "Ordöverlapp", "Bästa stycke", "Fakta som saknas", "Skäl"]
 FEEDBACK_HEADERS = ["Tid (UTC)", "Betyg", "Kommentar", "Fråga", "Svar", "Källor", "Svar-id"]
 LOG_HEADERS = ["Tid (UTC)", "Kanal", "Fråga (maskad)", "Svar", "Avböjt", "Svar-id"]
@@ -40,9 +49,15 @@ def _fmt(score: Any, rank: Any) -> str:
     return f"{s} ({rank})" if rank is not None else s
 
 
-def explain(details: dict[str, Any], context_k: int) -> tuple[str, list[list[Any]], list[list[Any]], list[list[Any]], str]:
+def explain(
+    details: dict[str, Any], context_k: int
+) -> tuple[str, list[list[Any]], list[list[Any]], list[list[Any]], str]:
     """Console views of one answer (Answer.to_json_dict(debug=True), live or from the log)."""
-    status = "Avböjt" if details.get("refused") else ("Citat ur bästa stycket" if details.get("fallback") else "Besvarat")
+    status = (
+        "Avböjt"
+        if details.get("refused")
+        else ("Citat ur bästa stycket" if details.get("fallback") else "Besvarat")
+    )
     conf = details.get("confidence")
     summary = (
         f"**Fråga:** {details.get('question', '')}\n\n**Svar:** {details.get('answer', '')}\n\n"
@@ -57,20 +72,37 @@ def explain(details: dict[str, Any], context_k: int) -> tuple[str, list[list[Any
     for i, p in enumerate(details.get("passages", []), 1):
         scores, ranks = p.get("scores", {}), p.get("ranks", {})
         n = cited.get(p["chunk_id"])
-        passages.append([
-            i, f"{p.get('score', 0):.4f}", _fmt(scores.get("dense"), ranks.get("dense")),
-            _fmt(scores.get("lexical"), ranks.get("lexical")),
-            "ja" if i <= context_k and details.get("llm_called") else "nej",
-            p.get("source"), p["chunk_id"].split("#", 1)[-1] + (f" [{n}]" if n else ""),
-            " ".join(p.get("text", "").split())[:240],
-        ])
+        passages.append(
+            [
+                i,
+                f"{p.get('score', 0):.4f}",
+                _fmt(scores.get("dense"), ranks.get("dense")),
+                _fmt(scores.get("lexical"), ranks.get("lexical")),
+                "ja" if i <= context_k and details.get("llm_called") else "nej",
+                p.get("source"),
+                p["chunk_id"].split("#", 1)[-1] + (f" [{n}]" if n else ""),
+                " ".join(p.get("text", "").split())[:240],
+            ]
+        )
     sentences = [
-        ["✓ ja" if s["supported"] else "✗ nej", s["text"], f"{s['support']:.0%}", s.get("chunk_id") or "–",
-         ", ".join(s.get("missing_facts", [])) or "–", s.get("reason", "")]
+        [
+            "✓ ja" if s["supported"] else "✗ nej",
+            s["text"],
+            f"{s['support']:.0%}",
+            s.get("chunk_id") or "–",
+            ", ".join(s.get("missing_facts", [])) or "–",
+            s.get("reason", ""),
+        ]
         for s in details.get("sentences", [])
     ]
     timings = [[k, f"{v:.1f}"] for k, v in details.get("timings_ms", {}).items()]
-    return summary, passages, sentences, timings, details.get("prompt") or "(Ingen prompt: språkmodellen anropades inte.)"
+    return (
+        summary,
+        passages,
+        sentences,
+        timings,
+        details.get("prompt") or "(Ingen prompt: språkmodellen anropades inte.)",
+    )
 
 
 def build_console(assistant: WebAssistant, settings: Settings) -> gr.Blocks:
@@ -103,25 +135,40 @@ def build_console(assistant: WebAssistant, settings: Settings) -> gr.Blocks:
             return f"Fel: {exc}", []
         titles = {p.chunk_id: p.title for p in result.passages}
         rows = [
-            ["✓ stöds" if s.supported else "✗ stöds inte", s.text, f"{s.support:.0%}",
-             f"{titles.get(s.chunk_id or '', '–')} ({s.chunk_id})" if s.chunk_id else "–",
-             ", ".join(s.missing_facts) or "–", s.reason]
+            [
+                "✓ stöds" if s.supported else "✗ stöds inte",
+                s.text,
+                f"{s.support:.0%}",
+                f"{titles.get(s.chunk_id or '', '–')} ({s.chunk_id})" if s.chunk_id else "–",
+                ", ".join(s.missing_facts) or "–",
+                s.reason,
+            ]
             for s in result.sentences
         ]
         n = len(result.sentences)
         summary = f"**{result.supported} av {n} meningar stöds av stadens dokument.**"
         if result.facts_not_found:
-            summary += " Fakta som inget stycke innehåller: " + ", ".join(f"`{f}`" for f in result.facts_not_found)
+            summary += " Fakta som inget stycke innehåller: " + ", ".join(
+                f"`{f}`" for f in result.facts_not_found
+            )
         else:
             summary += " Alla siffror, datum och namn i utkastet finns i något stycke."
         return summary, rows
 
     def feedback_list(rating: str, with_comment: bool, search: str, since: str) -> list[list[Any]]:
-        rows = assistant.store.feedback(rating=RATINGS.get(rating), with_comment=with_comment, search=search,
-                                        since=since)
+        rows = assistant.store.feedback(
+            rating=RATINGS.get(rating), with_comment=with_comment, search=search, since=since
+        )
         return [
-            [r.created, "👍" if r.rating > 0 else "👎", r.comment, r.question, r.answer,
-             "; ".join(f"[{c['n']}] {c['title']}" for c in r.citations), r.answer_id or ""]
+            [
+                r.created,
+                "👍" if r.rating > 0 else "👎",
+                r.comment,
+                r.question,
+                r.answer,
+                "; ".join(f"[{c['n']}] {c['title']}" for c in r.citations),
+                r.answer_id or "",
+            ]
             for r in rows
         ]
 
@@ -144,7 +191,8 @@ def build_console(assistant: WebAssistant, settings: Settings) -> gr.Blocks:
             return advance
 
         ingestor = Ingestor(
-            service.embedder, default_chunker(settings.chunk_size, settings.chunk_overlap),
+            service.embedder,
+            default_chunker(settings.chunk_size, settings.chunk_overlap),
             index_root=settings.index_dir,
         )
         try:
@@ -173,9 +221,11 @@ def build_console(assistant: WebAssistant, settings: Settings) -> gr.Blocks:
         )
         with gr.Tabs():
             with gr.Tab("Fråga och förklara", id="forklara"):
-                gr.Markdown("Ställ en fråga, eller ange ett svar-id från återkopplingen eller samtalsloggen, för att se "
-                            "hur svaret kom till: styckena med poäng och rang, prompten, tiderna och stödet för varje "
-                            "mening.")
+                gr.Markdown(
+                    "Ställ en fråga, eller ange ett svar-id från återkopplingen eller samtalsloggen, för att se "
+                    "hur svaret kom till: styckena med poäng och rang, prompten, tiderna och stödet för varje "
+                    "mening."
+                )
                 with gr.Row():
                     q = gr.Textbox(label="Fråga", elem_id="konsol-fraga", scale=4)
                     ask_btn = gr.Button("Fråga", variant="primary", elem_id="konsol-fraga-knapp", scale=1)
@@ -183,28 +233,52 @@ def build_console(assistant: WebAssistant, settings: Settings) -> gr.Blocks:
                     aid = gr.Textbox(label="Svar-id", elem_id="konsol-svar-id", scale=4)
                     aid_btn = gr.Button("Förklara loggat svar", elem_id="konsol-forklara-knapp", scale=1)
                 summary = gr.Markdown(elem_id="konsol-sammanfattning")
-                passages = gr.Dataframe(headers=PASSAGE_HEADERS, label="Hämtade stycken (poäng och rang per kanal)",
-                                        interactive=False, wrap=True, elem_id="konsol-stycken")
-                sentences = gr.Dataframe(headers=SENTENCE_HEADERS, label="Stöd för varje mening", interactive=False,
-                                         wrap=True, elem_id="konsol-meningar")
-                timings = gr.Dataframe(headers=["Steg", "ms"], label="Tider", interactive=False,
-                                       elem_id="konsol-tider")
-                prompt = gr.Code(label="Exakt prompt till språkmodellen", language=None, interactive=False,
-                                 elem_id="konsol-prompt", max_lines=30, wrap_lines=True)
+                passages = gr.Dataframe(
+                    headers=PASSAGE_HEADERS,
+                    label="Hämtade stycken (poäng och rang per kanal)",
+                    interactive=False,
+                    wrap=True,
+                    elem_id="konsol-stycken",
+                )
+                sentences = gr.Dataframe(
+                    headers=SENTENCE_HEADERS,
+                    label="Stöd för varje mening",
+                    interactive=False,
+                    wrap=True,
+                    elem_id="konsol-meningar",
+                )
+                timings = gr.Dataframe(
+                    headers=["Steg", "ms"], label="Tider", interactive=False, elem_id="konsol-tider"
+                )
+                prompt = gr.Code(
+                    label="Exakt prompt till språkmodellen",
+                    language=None,
+                    interactive=False,
+                    elem_id="konsol-prompt",
+                    max_lines=30,
+                    wrap_lines=True,
+                )
                 explain_out = [summary, passages, sentences, timings, prompt, aid]
                 ask_btn.click(ask, q, explain_out, api_visibility="private")
                 q.submit(ask, q, explain_out, api_visibility="private")
                 aid_btn.click(explain_logged, aid, explain_out, api_visibility="private")
                 aid.submit(explain_logged, aid, explain_out, api_visibility="private")
             with gr.Tab("Kontrollera ett svar", id="kontrollera"):
-                gr.Markdown("Klistra in frågan och ditt svarsutkast. Varje mening prövas mot stadens dokument: stöds den, "
-                            "och vilka fakta saknas i källorna?")
+                gr.Markdown(
+                    "Klistra in frågan och ditt svarsutkast. Varje mening prövas mot stadens dokument: stöds den, "
+                    "och vilka fakta saknas i källorna?"
+                )
                 cq = gr.Textbox(label="Fråga", elem_id="kontroll-fraga")
                 draft = gr.Textbox(label="Svarsutkast", lines=5, elem_id="kontroll-utkast")
                 check_btn = gr.Button("Kontrollera svaret", variant="primary", elem_id="kontroll-knapp")
                 check_summary = gr.Markdown(elem_id="kontroll-resultat")
-                check_table = gr.Dataframe(headers=SENTENCE_HEADERS,
-                                           label="Meningar", interactive=False, wrap=True, elem_id="kontroll-tabell")
+                check_table = gr.Dataframe(
+                    headers=SENTENCE_HEADERS,
+                    label="Meningar",
+                    interactive=False,
+                    wrap=True,
+                    elem_id="kontroll-tabell",
+                )
                 check_btn.click(check, [cq, draft], [check_summary, check_table], api_visibility="private")
             with gr.Tab("Återkoppling", id="aterkoppling") as fb_tab:
                 with gr.Row():
@@ -213,23 +287,37 @@ def build_console(assistant: WebAssistant, settings: Settings) -> gr.Blocks:
                     search = gr.Textbox(label="Sök i fråga, svar och kommentar", elem_id="filter-sok")
                     since = gr.Textbox(label="Från datum (ÅÅÅÅ-MM-DD)", elem_id="filter-datum")
                 fb_btn = gr.Button("Visa återkoppling", elem_id="visa-aterkoppling")
-                fb_table = gr.Dataframe(headers=FEEDBACK_HEADERS, label="Återkoppling", interactive=False, wrap=True,
-                                        elem_id="aterkoppling-tabell")
+                fb_table = gr.Dataframe(
+                    headers=FEEDBACK_HEADERS,
+                    label="Återkoppling",
+                    interactive=False,
+                    wrap=True,
+                    elem_id="aterkoppling-tabell",
+                )
                 fb_inputs = [rating, with_comment, search, since]
                 fb_btn.click(feedback_list, fb_inputs, fb_table, api_visibility="private")
                 fb_tab.select(feedback_list, fb_inputs, fb_table, api_visibility="private")
             with gr.Tab("Samtalslogg", id="logg") as log_tab:
-                gr.Markdown("Personuppgifter (personnummer, e-post, telefonnummer) är maskerade innan något sparas. "
-                            "Kopiera ett svar-id till fliken *Fråga och förklara* för att se hur svaret kom till.")
+                gr.Markdown(
+                    "Personuppgifter (personnummer, e-post, telefonnummer) är maskerade innan något sparas. "
+                    "Kopiera ett svar-id till fliken *Fråga och förklara* för att se hur svaret kom till."
+                )
                 log_search = gr.Textbox(label="Sök", elem_id="logg-sok")
                 log_btn = gr.Button("Visa samtalsloggen", elem_id="visa-logg")
-                log_table = gr.Dataframe(headers=LOG_HEADERS, label="Samtalslogg", interactive=False, wrap=True,
-                                         elem_id="logg-tabell")
+                log_table = gr.Dataframe(
+                    headers=LOG_HEADERS,
+                    label="Samtalslogg",
+                    interactive=False,
+                    wrap=True,
+                    elem_id="logg-tabell",
+                )
                 log_btn.click(conversation_list, log_search, log_table, api_visibility="private")
                 log_tab.select(conversation_list, log_search, log_table, api_visibility="private")
             with gr.Tab("Indexera om", id="indexera"):
-                gr.Markdown(f"Läser om dokumenten i `{settings.corpus_dir.name}/` och bygger indexet på nytt (bara ändrade "
-                            "dokument bäddas in). Svaren använder det nya indexet direkt efteråt.")
+                gr.Markdown(
+                    f"Läser om dokumenten i `{settings.corpus_dir.name}/` och bygger indexet på nytt (bara ändrade "
+                    "dokument bäddas in). Svaren använder det nya indexet direkt efteråt."
+                )
                 reindex_btn = gr.Button("Indexera om dokumenten", variant="primary", elem_id="indexera-knapp")
                 reindex_out = gr.Markdown(elem_id="indexera-resultat")
                 reindex_btn.click(reindex, None, reindex_out, api_visibility="private", concurrency_limit=1)

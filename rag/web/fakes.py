@@ -16,7 +16,10 @@ from rag.service import AssistantService
 
 
 def fake_service(
-    workdir: Path, *, corpus: Path = ROOT / "corpus", script: Script | str | list[str] | None = None,
+    workdir: Path,
+    *,
+    corpus: Path = ROOT / "corpus",
+    script: Script | str | list[str] | None = None,
 ) -> AssistantService:
     """Copy `corpus` into workdir/corpus, index it with the HashEmbedder and return a service on fakes."""
     workdir = Path(workdir)
@@ -24,8 +27,12 @@ def fake_service(
     if not dest.exists():
         shutil.copytree(corpus, dest)
     settings = Settings.from_env(
-        environ={}, corpus_dir=dest, index_dir=workdir / "embeddings", data_dir=workdir / "data",
-        embedder="fake", generator="scripted",
+        environ={},
+        corpus_dir=dest,
+        index_dir=workdir / "embeddings",
+        data_dir=workdir / "data",
+        embedder="fake",
+        generator="scripted",
     )
     embedder = HashEmbedder()
     Ingestor(embedder, index_root=settings.index_dir).run(dest, progress=None)

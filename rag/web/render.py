@@ -52,6 +52,31 @@ def source_cards_html(citations: list[Citation], *, root: str = "", language: st
     )
 
 
+_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_<>"})
+
+
+def md_escape(text: str) -> str:
+    """Text shown literally inside Gradio's Markdown (chat messages): no markup, no HTML from documents."""
+    return " ".join(text.split()).translate(_MD_SPECIAL)
+
+
+def source_cards_md(citations: list[Citation], *, root: str = "", language: str = "sv") -> str:
+    """The sources of one answer as Markdown cards (what the chat shows, and what screen readers read aloud):
+    number and document title, the cited passage as a quote, a link that opens the whole document."""
+    if not citations:
+        return ""
+    en = language == "en"
+    parts = ["**Sources**" if en else "**Källor**"]
+    open_text = "Open the whole document" if en else "Öppna hela dokumentet"
+    for c in citations:
+        url = document_url(c.chunk.source, c.chunk.chunk_id, root=root)
+        parts.append(
+            f"> **[{c.n}] {md_escape(c.chunk.title)}**  \n> {md_escape(snippet(c.chunk.text))}  \n"
+            f"> [{open_text} ↗]({url})"
+        )
+    return "\n\n".join(parts)
+
+
 def today_hours(handoff: Handoff, day: dt.date) -> str:
     """'Öppet i dag, tisdag: 08.00 — 17.00', or that it is closed, from the hours in the corpus."""
     weekday = WEEKDAYS[day.weekday()]

@@ -65,7 +65,12 @@ class AnswerStream:
     """
 
     def __init__(
-        self, assistant: WebAssistant, question: str, history: Sequence[Turn], *, channel: str,
+        self,
+        assistant: WebAssistant,
+        question: str,
+        history: Sequence[Turn],
+        *,
+        channel: str,
         session: str | None,
     ) -> None:
         slot = assistant.gate.slot()

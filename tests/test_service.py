@@ -1,0 +1,136 @@
+from __future__ import annotations
+
+import pytest
+
+from rag.config import Settings
+from rag.errors import IndexMissingError
+from rag.types import Answer, AnswerDelta, Turn
+from tests.conftest import make_service
+
+PHONE_Q = "Vilket telefonnummer har kontaktcenter?"
+
+
+def test_empty_question_is_refused_without_retrieval_or_llm(fake_index: Settings) -> None:
+    service, gen = make_service(fake_index)
+    for q in ["", "   \n\t "]:
+        answer = service.ask(q)
+        assert answer.refused and answer.refusal_reason == "empty"
+        assert "fråga" in answer.text
+    assert gen.calls == []
+
+
+def test_out_of_scope_question_is_refused_with_handoff_from_the_corpus_and_no_llm(
+    fake_index: Settings,
+) -> None:
+    service, gen = make_service(fake_index)
+    answer = service.ask("Hur ansöker jag om bygglov för ett garage?")
+    assert answer.refused and answer.refusal_reason == "not_relevant"
+    assert not answer.llm_called and gen.calls == []
+    assert "042-10 50 00" in answer.text and "Stortorget 17" in answer.text
+    assert "Torsdag" in answer.text
+
+
+def test_handoff_follows_the_documents(fake_settings: Settings) -> None:
+    doc = fake_settings.corpus_dir / "transformationsarena-almedalen.txt"
+    doc.write_text(
+        doc.read_text().replace("042-10 50 00", "042-99 88 77").replace("Stortorget 17", "Drottninggatan 2")
+    )
+    from rag.embedders.fake import HashEmbedder
+    from rag.ingest import Ingestor
+
+    Ingestor(HashEmbedder(), index_root=fake_settings.index_dir).run(fake_settings.corpus_dir, progress=None)
+    service, _ = make_service(fake_settings)
+    text = service.ask("Hur söker jag bygglov?").text
+    assert "042-99 88 77" in text and "Drottninggatan 2" in text and "042-10 50 00" not in text
+
+
+def test_supported_sentence_is_kept_with_a_citation_to_a_given_passage(fake_index: Settings) -> None:
+    service, gen = make_service(fake_index, "Du kan ringa kontaktcenter på telefon 042-10 50 00.")
+    answer = service.ask(PHONE_Q)
+    assert not answer.refused and answer.llm_called and len(gen.calls) == 1
+    assert answer.text == "Du kan ringa kontaktcenter på telefon 042-10 50 00. [1]"
+    assert [c.n for c in answer.citations] == [1]
+    given = {h.chunk.chunk_id for h in answer.passages[: fake_index.context_k]}
+    assert answer.citations[0].chunk.chunk_id in given
+    assert answer.citations[0].chunk.source == "transformationsarena-almedalen.txt"
+    # the prompt holds only those passages, numbered, and the question
+    prompt = gen.calls[0][-1]["content"]
+    assert "[1]" in prompt and PHONE_Q in prompt
+
+
+def test_invented_facts_are_removed_and_visible_to_staff(fake_index: Settings) -> None:
+    reply = (
+        "Du kan ringa kontaktcenter på telefon 042-10 50 00. Kontaktcenter har öppet till 21.00 på lördagar."
+    )
+    service, _ = make_service(fake_index, reply)
+    answer = service.ask(PHONE_Q)
+    assert "21.00" not in answer.text and "042-10 50 00" in answer.text
+    dropped = [s for s in answer.sentences if not s.supported]
+    assert len(dropped) == 1 and "21.00" in dropped[0].missing_facts
+
+
+def test_nothing_supported_falls_back_to_quoting_the_best_passage(fake_index: Settings) -> None:
+    service, _ = make_service(fake_index, "Ring 040-12 34 56 så löser vi allt.")
+    answer = service.ask(PHONE_Q)
+    assert answer.fallback and not answer.refused
+    assert "040-12 34 56" not in answer.text
+    assert answer.text.endswith("[1]") and len(answer.citations) == 1
+    quoted = answer.text.split("”")[1]
+    assert quoted.split()[0] in answer.citations[0].chunk.text
+
+
+def test_model_saying_it_does_not_know_becomes_a_handoff(fake_index: Settings) -> None:
+    service, _ = make_service(fake_index, "Det vet jag inte.")
+    answer = service.ask(PHONE_Q)
+    assert answer.refused and answer.llm_called and answer.refusal_reason == "model_said_unknown"
+    assert "042-10 50 00" in answer.text
+
+
+def test_markers_written_by_the_model_are_replaced_by_attributed_ones(fake_index: Settings) -> None:
+    service, _ = make_service(fake_index, "Ring kontaktcenter på telefon 042-10 50 00 [3].")
+    answer = service.ask(PHONE_Q)
+    assert "[3]" not in answer.text and answer.text.endswith("[1]")
+
+
+def test_stream_yields_verified_sentences_then_the_answer(fake_index: Settings) -> None:
+    reply = "Du kan ringa kontaktcenter på telefon 042-10 50 00. Kontaktcenter ligger på Månen 9."
+    service, _ = make_service(fake_index, reply)
+    events = list(service.ask_stream(PHONE_Q))
+    deltas = [e.text for e in events if isinstance(e, AnswerDelta)]
+    assert isinstance(events[-1], Answer)
+    assert deltas == ["Du kan ringa kontaktcenter på telefon 042-10 50 00. [1]"]
+    assert "Månen" not in events[-1].text
+
+
+def test_huge_question_is_cut_with_a_notice(fake_index: Settings) -> None:
+    service, _ = make_service(fake_index, "Ring kontaktcenter på telefon 042-10 50 00.")
+    answer = service.ask(PHONE_Q + " " + "x" * 20_000)
+    assert len(answer.question) <= fake_index.max_question_chars
+    assert any("första" in n for n in answer.notices)
+
+
+def test_follow_up_borrows_the_topic_of_the_previous_question(fake_index: Settings) -> None:
+    service, _ = make_service(fake_index, "Torsdag har kontaktcenter öppet 08.00 — 18.00.")
+    history = [
+        Turn("user", "Vilka öppettider har kontaktcenter?"),
+        Turn("assistant", "Måndag–onsdag 08.00 — 17.00."),
+    ]
+    answer = service.ask("Och på torsdag?", history)
+    assert not answer.refused
+    assert answer.passages[0].chunk.source == "transformationsarena-almedalen.txt"
+
+
+def test_missing_index_names_the_command_that_builds_it(fake_settings: Settings) -> None:
+    service, _ = make_service(fake_settings)
+    with pytest.raises(IndexMissingError, match="rag ingest"):
+        service.ask(PHONE_Q)
+
+
+def test_json_schema_of_an_answer(fake_index: Settings) -> None:
+    service, _ = make_service(fake_index, "Du kan ringa kontaktcenter på telefon 042-10 50 00.")
+    data = service.ask(PHONE_Q).to_json_dict()
+    assert {"question", "answer", "refused", "language", "citations", "passages", "timings_ms"} <= set(data)
+    assert set(data["citations"][0]) == {"n", "doc_id", "title", "source", "chunk_id", "text", "score"}
+    assert {"chunk_id", "doc_id", "source", "text", "score", "ranks"} <= set(data["passages"][0])
+    assert {"dense", "lexical"} == set(data["passages"][0]["ranks"])
+    assert data["timings_ms"]["total"] > 0 and "time_to_first_token" in data["timings_ms"]
