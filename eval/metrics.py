@@ -135,7 +135,7 @@ def cited_segments(answer: str) -> list[tuple[str, list[int]]]:
         out.append((answer[pos : m.start()], [int(n) for n in re.split(r"\s*,\s*", m.group(1))]))
         pos = m.end()
     out.append((answer[pos:], []))
-    return [(text, ns) for text, ns in out if text.strip(" \n\t.,;:")]
+    return [(text.strip(), ns) for text, ns in out if text.strip(" \n\t.,;:")]
 
 
 def chunk_from_dict(data: Mapping[str, Any]) -> Chunk:
