@@ -116,7 +116,7 @@ def test_full_run_writes_results_and_reports(tiny: tuple[Settings, Path], tmp_pa
 def test_cli_run_builds_separate_index_and_compare(tiny: tuple[Settings, Path], tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
-    settings, corpus = tiny
+    _, corpus = tiny
     live = tmp_path / "live-index"
     monkeypatch.setenv("RAG_INDEX_DIR", str(live))
     qfile = tmp_path / "q.jsonl"
