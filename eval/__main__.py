@@ -145,6 +145,13 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from eval.calibrate import calibrate
+
+    print(calibrate(Path(args.run), step=args.step))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m eval", description="Evaluate the Helsingborg answer assistant.")
     p.add_argument("-v", "--verbose", action="store_true", help="log progress details")
@@ -196,6 +203,11 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--json", action="store_true")
     _add_model_flags(k, generator=False)
     k.set_defaults(func=cmd_check)
+
+    cal = sub.add_parser("calibrate", help="refusal precision/recall of the relevance gate at other thresholds")
+    cal.add_argument("run", help="the --out folder of a finished run (a --retrieval-only run is enough)")
+    cal.add_argument("--step", type=float, default=0.05)
+    cal.set_defaults(func=cmd_calibrate)
     return p
 
 

@@ -169,3 +169,20 @@ def test_cli_errors_are_one_clear_line(tmp_path: Path, capsys: pytest.CaptureFix
     assert "line 2: not valid JSON" in capsys.readouterr().err
     assert main(["compare", str(tmp_path / "x"), str(tmp_path / "y")]) == 2
     assert "pass the --out folder" in capsys.readouterr().err
+
+
+def test_calibrate_sweeps_the_gate(tmp_path: Path) -> None:
+    from eval.calibrate import calibrate, sweep
+
+    run = tmp_path / "r"
+    run.mkdir()
+    recs = [(True, 0.9), (True, 0.4), (False, 0.2), (False, 0.7)]
+    (run / "results.jsonl").write_text(
+        "\n".join(json.dumps({"gold": {"answerable": a}, "result": {"confidence": c}}) for a, c in recs) + "\n",
+        encoding="utf-8",
+    )
+    (run / "summary.json").write_text(json.dumps({"run": {"relevance_threshold": 0.5}}), encoding="utf-8")
+    (p,) = sweep([(a, c) for a, c in recs], [0.5])
+    assert (p.tp, p.fp, p.fn) == (1, 1, 1) and p.precision == 0.5 and p.recall == 0.5
+    text = calibrate(run, step=0.25)
+    assert "<- current" in text and "best F1" in text
