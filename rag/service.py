@@ -7,19 +7,21 @@ import re
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rag.attribution import SupportChecker, strip_markers
 from rag.config import Settings
 from rag.embedders.base import Embedder, make_embedder
 from rag.errors import InputError
 from rag.generation.base import Generator, make_generator
+from rag.guard import GuardVerdict, inspect_question
 from rag.handoff import Handoff, find_handoff
-from rag.privacy import redact
+from rag.privacy import find_personal_data, redact
 from rag.prompting import build_messages, detect_language, render_prompt, say
 from rag.retrieval import HybridRetriever, RetrievalSettings
 from rag.store import IndexData, load_index
 from rag.text import content_terms, split_sentences
+from rag.translation import Translator
 from rag.types import Answer, AnswerDelta, Chunk, Citation, Hit, SentenceCheck, Turn
 
 log = logging.getLogger(__name__)
@@ -31,10 +33,11 @@ _DONT_KNOW = re.compile(
 
 @dataclass(frozen=True)
 class _Prepared:
-    question: str
-    retrieval_query: str
+    question: str  # as the resident wrote it, personal data redacted, cut to the length limit
+    retrieval_query: str  # standalone and in Swedish: what retrieval, the gate and the LLM work on
     language: str
     notices: list[str]
+    guard: GuardVerdict
 
 
 class AssistantService:
@@ -72,6 +75,10 @@ class AssistantService:
         if self._generator is None:
             self._generator = make_generator(self.settings)
         return self._generator
+
+    @property
+    def translator(self) -> Translator:
+        return Translator(self.generator)
 
     @property
     def retriever(self) -> HybridRetriever:
@@ -134,7 +141,13 @@ class AssistantService:
                 timings_ms={"total": (time.perf_counter() - t_start) * 1000},
             )
             return
-        log.info("question (%s): %s", prep.language, redact(prep.question)[:300])
+        log.info("question (%s): %s", prep.language, prep.question[:300])
+        if prep.guard.injection or prep.guard.personal_case:
+            reason = "injection" if prep.guard.injection else "personal_case"
+            answer = self._refusal(prep, [], reason, 0.0, timings, t_start)
+            yield AnswerDelta(answer.text)
+            yield answer
+            return
 
         retrieval = self.retriever.search(prep.retrieval_query)
         timings.update(self.retriever.timings_ms)
@@ -148,7 +161,7 @@ class AssistantService:
             return
 
         passages = self._context(prep.retrieval_query, hits)
-        messages = build_messages(prep.question, passages, prep.language)
+        messages = build_messages(prep.retrieval_query if prep.language != "sv" else prep.question, passages)
         t_gen = time.perf_counter()
         first_token: float | None = None
         raw = ""
@@ -163,12 +176,12 @@ class AssistantService:
             raw += piece
             sentences = split_sentences(strip_markers(raw))
             while len(sentences) - 1 > emitted:  # the last one may still be growing
-                text = self._verify(sentences[emitted], passages, prep.question, kept, checks)
+                text = self._verify(sentences[emitted], passages, prep, kept, checks)
                 emitted += 1
                 if text:
                     yield AnswerDelta(text)
         for sentence in split_sentences(strip_markers(raw))[emitted:]:
-            text = self._verify(sentence, passages, prep.question, kept, checks)
+            text = self._verify(sentence, passages, prep, kept, checks)
             if text:
                 yield AnswerDelta(text)
         t_end = time.perf_counter()
@@ -189,6 +202,12 @@ class AssistantService:
             yield AnswerDelta(text)
         else:
             text, citations = self._compose(kept, passages)
+        extra = [say("dated", prep.language, n=c.n, date=c.chunk.date) for c in citations if c.chunk.date]
+        if prep.guard.personal_data:
+            extra.append(say("personal_data", prep.language))
+        for line in extra:
+            text += "\n\n" + line
+            yield AnswerDelta(line)
         timings["total"] = (time.perf_counter() - t_start) * 1000
         log.info(
             "answered: %d sentences kept of %d, fallback=%s, %.0f ms",
@@ -228,7 +247,19 @@ class AssistantService:
         if len(q) > limit:
             q = q[:limit].rsplit(" ", 1)[0] or q[:limit]
             notices.append(say("truncated", language, n=limit))
-        return _Prepared(q, self._condense(q, history), language, notices)
+        guard = inspect_question(q)
+        topic = q
+        if guard.personal_data:
+            # Sentences carrying personal data are about the resident, not the topic: retrieval skips them.
+            rest = [x for x in split_sentences(q) if not find_personal_data(x)]
+            topic = " ".join(rest) if rest else redact(q)
+            q = redact(q)  # nothing downstream (LLM, logs, stored answers) sees the resident's data
+            notices.append(say("personal_data", language))
+        query = self._condense(topic, history)
+        if language != "sv" and not (guard.injection or guard.personal_case):
+            query = self.translator.to_swedish(query)
+            log.info("retrieval query in Swedish: %s", query[:300])
+        return _Prepared(q, query, language, notices, guard)
 
     def _condense(self, question: str, history: Sequence[Turn]) -> str:
         """A standalone query for retrieval: a short follow-up borrows the topic of the previous user turn."""
@@ -253,21 +284,24 @@ class AssistantService:
         self,
         sentence: str,
         passages: list[Chunk],
-        question: str,
+        prep: _Prepared,
         kept: list[tuple[SentenceCheck, int]],
         checks: list[SentenceCheck],
     ) -> str:
         """Check one generated sentence; keep it with its [n] marker when a passage supports it."""
         if any(sentence == c.text for c in checks):  # small models repeat themselves
             return ""
-        att = self.checker.check(sentence, passages, question=question)
+        att = self.checker.check(sentence, passages, question=prep.retrieval_query)
         checks.append(att.check)
         if att.passage_index is None:
             log.info("dropped unsupported sentence: %s", att.check.reason)
             return ""
-        kept.append((att.check, att.passage_index))
+        shown = sentence
+        if prep.language != "sv":
+            shown = self.translator.from_swedish(sentence, prep.language)
+        kept.append((replace(att.check, text=shown), att.passage_index))
         order = _citation_order(kept)
-        return f"{sentence} [{order[att.passage_index]}]"
+        return f"{shown} [{order[att.passage_index]}]"
 
     def _compose(
         self, kept: list[tuple[SentenceCheck, int]], passages: list[Chunk]
@@ -306,7 +340,10 @@ class AssistantService:
         timings: dict[str, float],
         t_start: float,
     ) -> Answer:
-        text = say("not_relevant", prep.language) + "\n" + self.handoff.render(prep.language)
+        text = say(reason if reason in ("injection", "personal_case") else "not_relevant", prep.language)
+        text += "\n" + self.handoff.render(prep.language)
+        if prep.guard.personal_data:
+            text += "\n\n" + say("personal_data", prep.language)
         timings["total"] = (time.perf_counter() - t_start) * 1000
         return Answer(
             question=prep.question,

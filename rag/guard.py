@@ -1,0 +1,71 @@
+"""Checks on a question before retrieval: personal case decisions, prompt injection, personal data.
+
+Rule-based on purpose: they run in microseconds, never call the LLM, and their verdicts can be read
+and tested. They catch the common phrasings; what slips through still meets the relevance gate and the
+sentence verification, which do not depend on these rules.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from rag.privacy import find_personal_data
+
+_FLAGS = re.IGNORECASE
+
+# A resident asking for a decision or an amount in their own (or a named person's) case.
+_PERSONAL_CASE = [
+    re.compile(p, _FLAGS)
+    for p in (
+        r"\bhur mycket\b.{0,60}\b(får|fick|kan få|ska få|kommer .{0,10}få)\s+(jag|vi|min|mitt|mina)\b",
+        r"\b(får|fick|beviljas|beviljades)\s+(jag|vi)\b.{0,40}\b(bistånd|försörjningsstöd|stöd|ersättning|bidrag|plats|bygglov|bostad|lägenhet)",
+        r"\bhar (jag|vi) rätt till\b",
+        r"\b(mitt|min|mina|vårt|vår)\s+(ärende|ärenden|beslut|ansökan|ansökningar|handläggare|utbetalning|avslag|överklagande)\b",
+        r"\b(varför|hur kommer det sig att) (fick|har) (jag|vi) (avslag|nej|inte)\b",
+        r"\bnär (får|kommer) (jag|vi) (beslut|svar|pengar|pengarna|utbetalning)",
+        r"\b(how much|am i|will i)\b.{0,40}\b(get|entitled|receive|eligible)\b",
+        r"\bmy (application|case|decision|benefit|caseworker)\b",
+    )
+]
+
+# Attempts to change the assistant's role or reveal its instructions.
+_INJECTION = [
+    re.compile(p, _FLAGS)
+    for p in (
+        r"\b(ignorera|strunta i|glöm|bortse från)\b.{0,40}\b(instruktion|instruktioner|regler|tidigare|ovan)",
+        r"\b(ignore|disregard|forget)\b.{0,40}\b(instructions?|rules|previous|above|prompt)",
+        r"\b(system ?prompt|systemprompt|dina instruktioner|your instructions|initial prompt)\b",
+        r"\b(du är nu|från och med nu är du|you are now|act as|låtsas att du|pretend (to be|you))\b",
+        r"\b(jailbreak|developer mode|DAN mode|utvecklarläge)\b",
+        r"\b(skriv|write|print|visa|show|reveal|repeat|upprepa)\b.{0,30}\b(prompt|instruktioner|instructions)\b",
+    )
+]
+
+
+@dataclass(frozen=True)
+class GuardVerdict:
+    personal_case: bool = False
+    injection: bool = False
+    personal_data: list[str] = field(default_factory=list)  # kinds found: personnummer, e-post, telefonnummer
+
+
+def inspect_question(question: str) -> GuardVerdict:
+    return GuardVerdict(
+        personal_case=any(p.search(question) for p in _PERSONAL_CASE),
+        injection=looks_like_injection(question),
+        personal_data=find_personal_data(question),
+    )
+
+
+def looks_like_injection(text: str) -> bool:
+    return any(p.search(text) for p in _INJECTION)
+
+
+def strip_injections(passage: str) -> str:
+    """A passage without the sentences that try to instruct the model (an injection planted in a document)."""
+    from rag.text import split_sentences
+
+    sentences = split_sentences(passage)
+    kept = [s for s in sentences if not looks_like_injection(s)]
+    return passage if len(kept) == len(sentences) else " ".join(kept)
