@@ -67,8 +67,9 @@ def test_forged_cookie_is_refused(client: TestClient) -> None:
 
 def test_repeated_failures_are_throttled(workdir: Path) -> None:
     service = fake_service(workdir)
-    client = TestClient(create_app(service, web=WebSettings(staff_password=PASSWORD, warm_up=False,
-                                                            max_login_failures=3)))
+    client = TestClient(
+        create_app(service, web=WebSettings(staff_password=PASSWORD, warm_up=False, max_login_failures=3))
+    )
     for _ in range(3):
         assert sign_in(client, "fel-lösenord-igen").status_code == 401
     blocked = sign_in(client)  # even the right password waits out the window
@@ -141,8 +142,14 @@ def test_feedback_survives_recreating_the_app(tmp_path: Path) -> None:
     first = TestClient(create_app(service, web=web))
     data = first.post("/api/ask", json={"question": PHONE_Q}).json()
     private = first.post("/api/ask", json={"question": "Mitt nummer är 070-123 45 67, ring mig."}).json()
-    stored = first.post("/api/feedback", json={"answer_id": data["answer_id"], "rating": -1,
-                                               "comment": "Maila mig på anna@example.se, pnr 19800101-1234"})
+    stored = first.post(
+        "/api/feedback",
+        json={
+            "answer_id": data["answer_id"],
+            "rating": -1,
+            "comment": "Maila mig på anna@example.se, pnr 19800101-1234",
+        },
+    )
     assert stored.status_code == 201
     # a new app (as after a restart) over the same data folder still has it
     store = WebStore(service.settings.data_dir / "web.sqlite3")
@@ -169,8 +176,10 @@ def test_redact_keeping_keeps_only_public_strings() -> None:
 
 def test_retention_deletes_old_rows(tmp_path: Path) -> None:
     store = WebStore(tmp_path / "db.sqlite3", retention_days=1)
-    store._run("INSERT INTO feedback (created, answer_id, rating, comment, question, answer, citations) "
-               "VALUES ('2000-01-01T00:00:00+00:00', NULL, 1, '', '', '', '[]')")
+    store._run(
+        "INSERT INTO feedback (created, answer_id, rating, comment, question, answer, citations) "
+        "VALUES ('2000-01-01T00:00:00+00:00', NULL, 1, '', '', '', '[]')"
+    )
     assert len(store.feedback()) == 1
     store.purge_expired()
     assert store.feedback() == []
@@ -179,8 +188,12 @@ def test_retention_deletes_old_rows(tmp_path: Path) -> None:
 # --- check an answer ----------------------------------------------------------------------------------------------
 def test_check_draft_flags_unsupported_sentences_and_missing_facts(workdir: Path) -> None:
     service = fake_service(workdir)
-    result = check_draft(service, PHONE_Q, "Ring kontaktcenter på telefon 042-10 50 00. "
-                                           "Kontaktcenter har telefon 040-999 99 99 och öppet dygnet runt.")
+    result = check_draft(
+        service,
+        PHONE_Q,
+        "Ring kontaktcenter på telefon 042-10 50 00. "
+        "Kontaktcenter har telefon 040-999 99 99 och öppet dygnet runt.",
+    )
     assert [s.supported for s in result.sentences] == [True, False]
     assert "040-999 99 99" in result.facts_not_found
     assert "042-10 50 00" not in result.facts_not_found

@@ -73,7 +73,9 @@ def test_abandoned_stream_releases_its_slot(tmp_path: Path) -> None:
 
 
 def test_web_settings_from_env() -> None:
-    web = WebSettings.from_env({"RAG_HOST": "0.0.0.0", "RAG_PORT": "8080", "RAG_STAFF_PASSWORD": "långt-lösen"})
+    web = WebSettings.from_env(
+        {"RAG_HOST": "0.0.0.0", "RAG_PORT": "8080", "RAG_STAFF_PASSWORD": "långt-lösen"}
+    )
     assert (web.host, web.port, web.staff_password) == ("0.0.0.0", 8080, "långt-lösen")
     assert WebSettings.from_env({}).staff_password is None
     with pytest.raises(ConfigError, match="RAG_PORT"):

@@ -65,6 +65,7 @@ def create_app(
         run_history=False,
         css=console.CSS,
         js=chat.JS,
+        head=chat.HEAD,
         show_error=False,
     )
     app = gr.mount_gradio_app(

@@ -48,7 +48,10 @@ border-radius:8px;padding:.45rem .7rem;margin:.5rem 0;background:var(--backgroun
 :focus-visible{outline:3px solid #0b5cad!important;outline-offset:2px}
 @media (max-width: 640px){#samtal{height:60vh!important} .gradio-container{padding:4px!important}}
 """
-HEAD = '<meta name="description" content="Ställ frågor till Helsingborgs stad och få svar med källor.">'
+HEAD = (
+    '<meta name="description" content="Ställ frågor till Helsingborgs stad och få svar med källor.">'
+    "<script>document.documentElement.lang = 'sv';</script>"
+)
 JS = "() => { document.documentElement.lang = 'sv'; }"
 
 

@@ -34,6 +34,7 @@ PASSAGE_HEADERS = [
 SENTENCE_HEADERS = ["Stöds", "Mening", "Ordöverlapp", "Bästa stycke", "Fakta som saknas", "Skäl"]
 FEEDBACK_HEADERS = ["Tid (UTC)", "Betyg", "Kommentar", "Fråga", "Svar", "Källor", "Svar-id"]
 LOG_HEADERS = ["Tid (UTC)", "Kanal", "Fråga (maskad)", "Svar", "Avböjt", "Svar-id"]
+SENTENCE_WIDTHS = ["9%", "41%", "9%", "17%", "11%", "13%"]
 RATINGS = {"Alla": None, "👍 Till hjälp": 1, "👎 Inte till hjälp": -1}
 CSS = """
 #konsol-rubrik{display:flex;justify-content:space-between;align-items:center;flex-wrap:wrap;gap:.5rem}
@@ -236,6 +237,7 @@ def build_console(assistant: WebAssistant, settings: Settings) -> gr.Blocks:
                 passages = gr.Dataframe(
                     headers=PASSAGE_HEADERS,
                     label="Hämtade stycken (poäng och rang per kanal)",
+                    column_widths=["4%", "9%", "11%", "11%", "7%", "18%", "12%", "28%"],
                     interactive=False,
                     wrap=True,
                     elem_id="konsol-stycken",
@@ -243,6 +245,7 @@ def build_console(assistant: WebAssistant, settings: Settings) -> gr.Blocks:
                 sentences = gr.Dataframe(
                     headers=SENTENCE_HEADERS,
                     label="Stöd för varje mening",
+                    column_widths=SENTENCE_WIDTHS,
                     interactive=False,
                     wrap=True,
                     elem_id="konsol-meningar",
@@ -275,6 +278,7 @@ def build_console(assistant: WebAssistant, settings: Settings) -> gr.Blocks:
                 check_table = gr.Dataframe(
                     headers=SENTENCE_HEADERS,
                     label="Meningar",
+                    column_widths=SENTENCE_WIDTHS,
                     interactive=False,
                     wrap=True,
                     elem_id="kontroll-tabell",

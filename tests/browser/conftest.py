@@ -1,0 +1,122 @@
+"""Browser tier: the real app (uvicorn on a free loopback port, fake embedder + slow scripted generator) driven by
+Debian's Chromium through Playwright for Python. Set up with scripts/install_test_deps.sh; never `playwright install`.
+
+Set RAG_SCREENSHOT_DIR=docs to refresh the screenshots in docs/ (otherwise they go to a temporary folder).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rag.generation.base import Message
+from rag.generation.fake import ScriptedGenerator
+
+CHROMIUM = Path(os.environ.get("RAG_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+]
+STAFF_PASSWORD = "webbtest-lösenord"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "browser: drives the real app in Debian's Chromium via Playwright (slower)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.browser)
+
+
+def two_sentences(messages: list[Message]) -> str:
+    """Answer with the first two sentences of the first passage, so the stream has more than one piece."""
+    user = messages[-1]["content"]
+    m = re.search(r"\[1\][^\n]*\n(.+?)(?:\n\[\d\]|\nFråga:|\Z)", user, re.S)
+    text = " ".join((m.group(1) if m else user).split())
+    return " ".join(re.split(r"(?<=[.!?])\s", text)[:2])
+
+
+class SlowScriptedGenerator(ScriptedGenerator):
+    """Tokens arrive as they would from llama.cpp, a little at a time, so streaming is visible in the browser."""
+
+    def __init__(self, delay_s: float = 0.06) -> None:
+        super().__init__(two_sentences)
+        self.delay_s = delay_s
+
+    def stream(self, messages: list[Message], *, max_tokens: int) -> Iterator[str]:
+        for piece in super().stream(messages, max_tokens=max_tokens):
+            time.sleep(self.delay_s)
+            yield piece
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    import uvicorn
+
+    from rag.service import AssistantService
+    from rag.web import WebSettings, create_app
+    from rag.web.fakes import fake_service
+
+    base = fake_service(tmp_path_factory.mktemp("browser"))
+    service = AssistantService(base.settings, embedder=base.embedder, generator=SlowScriptedGenerator())
+    app = create_app(service, web=WebSettings(staff_password=STAFF_PASSWORD, warm_up=False))
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the app did not start within 60 s")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: run scripts/install_test_deps.sh (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("Playwright is missing: run scripts/install_test_deps.sh (.venv/bin/pip install playwright)")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="sv-SE")
+    pg = context.new_page()
+    pg.set_default_timeout(30_000)
+    yield pg
+    context.close()
+
+
+@pytest.fixture(scope="session")
+def screenshot_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    target = os.environ.get("RAG_SCREENSHOT_DIR")
+    path = Path(target) if target else tmp_path_factory.mktemp("screenshots")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
