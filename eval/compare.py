@@ -81,7 +81,8 @@ def compare_runs(path_a: Path, path_b: Path) -> Comparison:
             ch.changes.append("refusal now " + ("right" if good else "wrong"))
             ch.better += good
             ch.worse += not good
-        passed_change = (not ch.before_passed and ch.after_passed) - (ch.before_passed and not ch.after_passed)
+        before, after = bool(ch.before_passed), bool(ch.after_passed)
+        passed_change = int(after and not before) - int(before and not after)
         if passed_change > 0 or (passed_change == 0 and ch.better > ch.worse):
             improved.append(ch)
         elif passed_change < 0 or ch.worse > ch.better:

@@ -13,6 +13,7 @@ from typing import Any
 from eval.dataset import Question
 from eval.scoring import QuestionScore, aggregate_groups, score_question
 from rag.config import Settings
+from rag.embedders.base import Embedder
 from rag.service import AssistantService
 from rag.types import Turn
 
@@ -37,8 +38,10 @@ class RunResult:
     summary: dict[str, Any] = field(default_factory=dict)
 
 
-def build_index(settings: Settings, corpus_dir: Path, index_root: Path) -> Settings:
-    """Ingest corpus_dir into a separate index under index_root; the live index is never touched."""
+def build_index(settings: Settings, corpus_dir: Path, index_root: Path) -> tuple[Settings, Embedder]:
+    """Ingest corpus_dir into a separate index under index_root; the live index is never touched.
+
+    Returns settings pointing at the new index and the embedder (already loaded) that built it."""
     from rag.embedders.base import make_embedder
     from rag.ingest import Ingestor, default_chunker
 
@@ -47,13 +50,14 @@ def build_index(settings: Settings, corpus_dir: Path, index_root: Path) -> Setti
     live = settings.index_dir.resolve()
     if index_root.resolve() == live:
         raise ValueError(f"refusing to build the evaluation index into the live index {live}; choose another --out")
+    embedder = make_embedder(settings)
     report = Ingestor(
-        make_embedder(settings), default_chunker(settings.chunk_size, settings.chunk_overlap), index_root=index_root
+        embedder, default_chunker(settings.chunk_size, settings.chunk_overlap), index_root=index_root
     ).run(corpus_dir)
     log.info("evaluation index: %d chunks in %s (%.1f s)", report.chunks_total, index_root, report.seconds)
     if report.skipped:
         log.warning("skipped while ingesting: %s", report.skipped)
-    return settings.with_(index_dir=index_root, corpus_dir=corpus_dir)
+    return settings.with_(index_dir=index_root, corpus_dir=corpus_dir), embedder
 
 
 def retrieval_answer(service: AssistantService, q: Question, history: Sequence[Turn]) -> dict[str, Any]:
@@ -154,11 +158,12 @@ def execute(
     if config.corpus_dir is not None and config.index_dir is not None:
         raise ValueError("pass either --corpus or --index, not both")
     if service is None:
+        embedder = None
         if config.corpus_dir is not None:
-            settings = build_index(settings, config.corpus_dir, config.out_dir / "index")
+            settings, embedder = build_index(settings, config.corpus_dir, config.out_dir / "index")
         elif config.index_dir is not None:
             settings = settings.with_(index_dir=config.index_dir)
-        service = AssistantService(settings)
+        service = AssistantService(settings, embedder=embedder)
     started = time.strftime("%Y-%m-%dT%H:%M:%S")
     t0 = time.perf_counter()
     results_path = config.out_dir / "results.jsonl"
