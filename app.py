@@ -13,7 +13,8 @@ import sys
 
 def main() -> int:
     logging.basicConfig(
-        level=os.environ.get("RAG_LOG_LEVEL", "INFO").upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        level=os.environ.get("RAG_LOG_LEVEL", "INFO").upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     import uvicorn
@@ -38,7 +39,9 @@ def main() -> int:
         log.warning("the staff console at /personal is disabled: set RAG_STAFF_PASSWORD to enable it")
     if web.warm_up:
         warm_up_in_background(service)
-    log.info("serving on http://%s:%d (chat /, staff console /personal, API /api and /v1)", web.host, web.port)
+    log.info(
+        "serving on http://%s:%d (chat /, staff console /personal, API /api and /v1)", web.host, web.port
+    )
     uvicorn.run(app, host=web.host, port=web.port, log_level="warning", proxy_headers=False)
     return 0
 

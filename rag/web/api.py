@@ -336,7 +336,8 @@ def make_router(assistant: WebAssistant, *, max_body_bytes: int, corpus_dir: Pat
         question = turns[-1].content
         if not question.strip():
             raise _field_error("Frågan är tom. Skriv en fråga.", "the last user message is empty")
-        model = body.get("model") if isinstance(body.get("model"), str) else MODEL_ID
+        raw_model = body.get("model")
+        model = raw_model if isinstance(raw_model, str) and raw_model else MODEL_ID
         base_url = str(request.base_url)
         stream = await run_in_threadpool(open_stream, question, turns[:-1], "openai")
         cid = "chatcmpl-" + uuid.uuid4().hex[:24]

@@ -92,7 +92,7 @@ def warm_up_in_background(service: AssistantService) -> threading.Thread:
             log.info("warm-up done")
         except RagError as exc:
             log.error("warm-up failed: %s", exc)
-        except Exception:  # noqa: BLE001 - a failed warm-up must not kill the server
+        except Exception:
             log.exception("warm-up failed")
 
     thread = threading.Thread(target=run, name="warm-up", daemon=True)

@@ -34,7 +34,8 @@ PASSAGE_HEADERS = [
 SENTENCE_HEADERS = ["Stöds", "Mening", "Ordöverlapp", "Bästa stycke", "Fakta som saknas", "Skäl"]
 FEEDBACK_HEADERS = ["Tid (UTC)", "Betyg", "Kommentar", "Fråga", "Svar", "Källor", "Svar-id"]
 LOG_HEADERS = ["Tid (UTC)", "Kanal", "Fråga (maskad)", "Svar", "Avböjt", "Svar-id"]
-SENTENCE_WIDTHS = ["9%", "41%", "9%", "17%", "11%", "13%"]
+PASSAGE_WIDTHS: list[str | int] = ["4%", "9%", "11%", "11%", "7%", "18%", "12%", "28%"]
+SENTENCE_WIDTHS: list[str | int] = ["9%", "41%", "9%", "17%", "11%", "13%"]
 RATINGS = {"Alla": None, "👍 Till hjälp": 1, "👎 Inte till hjälp": -1}
 CSS = """
 #konsol-rubrik{display:flex;justify-content:space-between;align-items:center;flex-wrap:wrap;gap:.5rem}
@@ -237,7 +238,7 @@ def build_console(assistant: WebAssistant, settings: Settings) -> gr.Blocks:
                 passages = gr.Dataframe(
                     headers=PASSAGE_HEADERS,
                     label="Hämtade stycken (poäng och rang per kanal)",
-                    column_widths=["4%", "9%", "11%", "11%", "7%", "18%", "12%", "28%"],
+                    column_widths=PASSAGE_WIDTHS,
                     interactive=False,
                     wrap=True,
                     elem_id="konsol-stycken",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 import sqlite3
 import threading
 import uuid
@@ -57,7 +58,11 @@ def redact_keeping(text: str, public_texts: Iterable[str]) -> str:
     """Redact personal data except strings that occur verbatim in public texts (the cited city documents)."""
     public = "\n".join(public_texts)
     for label, pattern in PATTERNS:
-        text = pattern.sub(lambda m, label=label: m.group(0) if m.group(0) in public else label, text)
+
+        def keep_public(m: re.Match[str], label: str = label) -> str:
+            return m.group(0) if m.group(0) in public else label
+
+        text = pattern.sub(keep_public, text)
     return text
 
 
@@ -205,7 +210,8 @@ class WebStore:
         since: str = "",
         limit: int = 500,
     ) -> list[FeedbackRow]:
-        where, params = [], []
+        where: list[str] = []
+        params: list[Any] = []
         if rating in (1, -1):
             where.append("rating = ?")
             params.append(rating)

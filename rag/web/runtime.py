@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 
 from rag.service import AssistantService
@@ -78,7 +79,9 @@ class AnswerStream:
         self._slot = slot
         self._released = False
         self._assistant = assistant
-        self._events = assistant.service.ask_stream(question, history)
+        self._events: Generator[AnswerDelta | Answer, None, None] = assistant.service.ask_stream(  # type: ignore[assignment]
+            question, history
+        )
         self._channel = channel
         self._session = session
 
@@ -107,7 +110,5 @@ class AnswerStream:
             self._slot.__exit__(None, None, None)
 
     def __del__(self) -> None:
-        try:
+        with contextlib.suppress(Exception):  # never raise from a finaliser
             self.close()
-        except Exception:  # noqa: BLE001 - never raise from a finaliser
-            pass

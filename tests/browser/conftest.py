@@ -22,14 +22,21 @@ from rag.generation.fake import ScriptedGenerator
 
 CHROMIUM = Path(os.environ.get("RAG_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
 ]
 STAFF_PASSWORD = "webbtest-lösenord"
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "browser: drives the real app in Debian's Chromium via Playwright (slower)")
+    config.addinivalue_line(
+        "markers", "browser: drives the real app in Debian's Chromium via Playwright (slower)"
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -98,7 +105,9 @@ def browser() -> Iterator[Any]:
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        pytest.skip("Playwright is missing: run scripts/install_test_deps.sh (.venv/bin/pip install playwright)")
+        pytest.skip(
+            "Playwright is missing: run scripts/install_test_deps.sh (.venv/bin/pip install playwright)"
+        )
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield b

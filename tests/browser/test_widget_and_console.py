@@ -45,7 +45,9 @@ def sign_in(page: Any, base: str) -> None:
     page.get_by_role("heading", name="Personalkonsol").wait_for()
 
 
-def test_widget_streams_a_cited_answer_with_source_cards(page: Any, live_server: str, screenshot_dir: Path) -> None:
+def test_widget_streams_a_cited_answer_with_source_cards(
+    page: Any, live_server: str, screenshot_dir: Path
+) -> None:
     page.goto(live_server + "/")
     page.wait_for_function("document.documentElement.lang === 'sv'")
     expect(page.get_by_role("heading", name="Fråga Helsingborgs stad")).to_be_visible()
@@ -76,7 +78,10 @@ def test_widget_streams_a_cited_answer_with_source_cards(page: Any, live_server:
 
 
 def test_feedback_reaches_the_console_and_explains_the_answer(
-    browser: Any, page: Any, live_server: str, screenshot_dir: Path,
+    browser: Any,
+    page: Any,
+    live_server: str,
+    screenshot_dir: Path,
 ) -> None:
     page.goto(live_server + "/")
     ask(page, PHONE_Q)
@@ -145,8 +150,9 @@ def test_console_refuses_without_sign_in(page: Any, live_server: str) -> None:
 
 
 def test_keyboard_only_and_phone_width(browser: Any, live_server: str, screenshot_dir: Path) -> None:
-    ctx = browser.new_context(viewport={"width": 390, "height": 844}, locale="sv-SE", is_mobile=True,
-                              has_touch=True)
+    ctx = browser.new_context(
+        viewport={"width": 390, "height": 844}, locale="sv-SE", is_mobile=True, has_touch=True
+    )
     page = ctx.new_page()
     try:
         page.goto(live_server + "/")
