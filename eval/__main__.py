@@ -145,6 +145,15 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from eval.runner import rebuild
+
+    summary = rebuild(Path(args.run))
+    _print_headline(summary)
+    print(f"Rewrote {args.run}/summary.json, report.md, report.html from results.jsonl")
+    return 0
+
+
 def cmd_calibrate(args: argparse.Namespace) -> int:
     from eval.calibrate import calibrate
 
@@ -203,6 +212,10 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--json", action="store_true")
     _add_model_flags(k, generator=False)
     k.set_defaults(func=cmd_check)
+
+    rep = sub.add_parser("report", help="rebuild summary and reports from a run's results.jsonl (e.g. interrupted)")
+    rep.add_argument("run", help="the --out folder of a run")
+    rep.set_defaults(func=cmd_report)
 
     cal = sub.add_parser("calibrate", help="refusal precision/recall of the relevance gate at other thresholds")
     cal.add_argument("run", help="the --out folder of a finished run (a --retrieval-only run is enough)")

@@ -201,3 +201,37 @@ def execute(
     )
     write_reports(run.summary, run.records, config.out_dir)
     return run
+
+
+def rebuild(out_dir: Path, *, settings: Settings | None = None) -> dict[str, Any]:
+    """Summary and reports again from a results.jsonl (e.g. of an interrupted run), without asking anything."""
+    from eval.dataset import parse_question
+    from eval.report import write_reports
+
+    path = Path(out_dir) / "results.jsonl"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found: pass the --out folder of an `eval run`")
+    records = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+    fields = set(QuestionScore.__dataclass_fields__)
+    rows = []
+    for i, r in enumerate(records, 1):
+        q = parse_question(r["gold"], path=path, line_no=i)
+        rows.append((q, QuestionScore(**{k: v for k, v in r["scores"].items() if k in fields})))
+    old_path = Path(out_dir) / "summary.json"
+    if old_path.is_file():
+        run_info = json.loads(old_path.read_text(encoding="utf-8"))["run"]
+    else:
+        s = settings or Settings.from_env()
+        run_info = {
+            "label": Path(out_dir).name, "started": "?", "seconds": 0, "questions_file": "?",
+            "retrieval_only": all(not r["result"].get("llm_called") for r in records),
+            "index_dir": str(s.index_dir), "corpus_dir": None, "embedder": s.embedder, "generator": s.generator,
+            "llm_path": None, "top_k": s.top_k, "context_k": s.context_k,
+            "relevance_threshold": s.relevance_threshold, "support_threshold": s.support_threshold,
+            "handoff_phone": None,
+        }
+    run_info = {**run_info, "questions": len(records), "rebuilt_from_results": True}
+    summary = {"run": run_info, "metrics": aggregate_groups(rows)}
+    old_path.write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    write_reports(summary, records, Path(out_dir))
+    return summary

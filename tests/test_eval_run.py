@@ -186,3 +186,22 @@ def test_calibrate_sweeps_the_gate(tmp_path: Path) -> None:
     assert (p.tp, p.fp, p.fn) == (1, 1, 1) and p.precision == 0.5 and p.recall == 0.5
     text = calibrate(run, step=0.25)
     assert "<- current" in text and "best F1" in text
+
+
+def test_report_rebuilds_from_results(tiny: tuple[Settings, Path], tmp_path: Path) -> None:
+    from eval.runner import rebuild
+
+    settings, corpus = tiny
+    service = _keyword_service(settings, corpus)
+    out = tmp_path / "r"
+    run = execute(settings, _questions(), RunConfig("mem", out, retrieval_only=True), service=service, progress=False)
+    (out / "summary.json").unlink()
+    (out / "report.html").unlink()
+    lines = (out / "results.jsonl").read_text(encoding="utf-8").splitlines()
+    (out / "results.jsonl").write_text("\n".join(lines[:3]) + "\n", encoding="utf-8")  # an interrupted run
+    summary = rebuild(out, settings=settings)
+    assert summary["metrics"]["overall"]["n"] == 3 and summary["run"]["rebuilt_from_results"]
+    assert (out / "report.html").is_file()
+    assert summary["metrics"]["overall"]["hit@1"] == pytest.approx(
+        sum(s.retrieval["hit@1"] for _, s in run.rows[:3]) / 3
+    )
