@@ -75,7 +75,7 @@ class StaffAuth:
         expected = (self.settings.staff_password or "").encode()
         if not hmac.compare_digest(password.encode(), expected):
             self._fail(client)
-            log.warning("staff sign-in failed (client %s)", client)
+            log.warning("staff sign-in failed")
             return None
         token = secrets.token_urlsafe(32)
         with self._lock:

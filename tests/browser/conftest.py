@@ -74,16 +74,22 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    import uvicorn
-
+def browser_service(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The service behind the live app: fake embedder over a copy of corpus/, slow scripted generator."""
     from rag.service import AssistantService
-    from rag.web import WebSettings, create_app
     from rag.web.fakes import fake_service
 
     base = fake_service(tmp_path_factory.mktemp("browser"))
-    service = AssistantService(base.settings, embedder=base.embedder, generator=SlowScriptedGenerator())
-    app = create_app(service, web=WebSettings(staff_password=STAFF_PASSWORD, warm_up=False))
+    return AssistantService(base.settings, embedder=base.embedder, generator=SlowScriptedGenerator())
+
+
+@pytest.fixture(scope="session")
+def live_server(browser_service: Any) -> Iterator[str]:
+    import uvicorn
+
+    from rag.web import WebSettings, create_app
+
+    app = create_app(browser_service, web=WebSettings(staff_password=STAFF_PASSWORD, warm_up=False))
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)

@@ -166,3 +166,42 @@ def test_keyboard_only_and_phone_width(browser: Any, live_server: str, screensho
         page.screenshot(path=str(screenshot_dir / "widget-mobil.png"), full_page=True)
     finally:
         ctx.close()
+
+
+def test_the_sample_host_page_embeds_the_widget(page: Any, live_server: str) -> None:
+    root = Path(__file__).resolve().parents[2]
+    html = (root / "docs" / "embed-example.html").read_text(encoding="utf-8")
+    assert 'src="http://127.0.0.1:7860/"' in html
+    page.goto(live_server + "/api/health")  # an http origin for the host page, like a real site
+    page.set_content(html.replace("http://127.0.0.1:7860/", live_server + "/"))
+    frame = page.frame_locator("iframe.fraga-staden")
+    expect(frame.get_by_role("heading", name="Fråga Helsingborgs stad")).to_be_visible()
+    box = frame.get_by_label("Din fråga")
+    box.fill(PHONE_Q)
+    box.press("Enter")
+    expect(frame.locator('#samtal [data-testid="bot"]').last.locator("blockquote").first).to_contain_text(
+        "[1]"
+    )
+
+
+def test_reindex_from_the_console_picks_up_a_new_document(
+    browser: Any, browser_service: Any, live_server: str
+) -> None:
+    new_doc = browser_service.settings.corpus_dir / "parkering-test.txt"
+    new_doc.write_text(
+        "Parkering i Helsingborg\n\nBoendeparkering kostar 500 kronor per månad i zon A.\n", encoding="utf-8"
+    )
+    staff = browser.new_context(viewport={"width": 1280, "height": 900}, locale="sv-SE").new_page()
+    try:
+        sign_in(staff, live_server)
+        staff.get_by_role("tab", name="Indexera om").click()
+        staff.get_by_role("button", name="Indexera om dokumenten").click()
+        expect(staff.locator("#indexera-resultat")).to_contain_text("Klart", timeout=60_000)
+        expect(staff.locator("#indexera-resultat")).to_contain_text("1 nya")
+        resp = staff.context.request.post(
+            live_server + "/api/ask", data={"question": "Vad kostar boendeparkering i zon A?"}
+        )
+        assert "parkering-test.txt" in {c["source"] for c in resp.json()["citations"]}
+    finally:
+        staff.context.close()
+        new_doc.unlink()
