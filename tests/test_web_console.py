@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from rag.checking import check_answer
 from rag.web import WebSettings, create_app
 from rag.web.auth import COOKIE, LOGIN_PATH
-from rag.web.checking import check_draft
 from rag.web.fakes import fake_service
 from rag.web.feedback import WebStore, redact_keeping
 
@@ -186,9 +186,9 @@ def test_retention_deletes_old_rows(tmp_path: Path) -> None:
 
 
 # --- check an answer ----------------------------------------------------------------------------------------------
-def test_check_draft_flags_unsupported_sentences_and_missing_facts(workdir: Path) -> None:
+def test_check_answer_flags_unsupported_sentences_and_missing_facts(workdir: Path) -> None:
     service = fake_service(workdir)
-    result = check_draft(
+    result = check_answer(
         service,
         PHONE_Q,
         "Ring kontaktcenter på telefon 042-10 50 00. "

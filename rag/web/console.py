@@ -9,12 +9,12 @@ from typing import Any
 
 import gradio as gr
 
+from rag.checking import check_answer
 from rag.config import Settings
 from rag.errors import RagError
 from rag.ingest import Ingestor, default_chunker
 from rag.privacy import redact
 from rag.web.auth import LOGOUT_PATH
-from rag.web.checking import check_draft
 from rag.web.gate import BUSY_SV, QueueFull
 from rag.web.runtime import WebAssistant
 
@@ -132,7 +132,7 @@ def build_console(assistant: WebAssistant, settings: Settings) -> gr.Blocks:
         if not (draft or "").strip():
             return "Klistra in ett svarsutkast att kontrollera.", []
         try:
-            result = check_draft(service, question, draft)
+            result = check_answer(service, question, draft)
         except RagError as exc:
             return f"Fel: {exc}", []
         titles = {p.chunk_id: p.title for p in result.passages}
