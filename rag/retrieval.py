@@ -69,7 +69,9 @@ class HybridRetriever:
     def lexical(self) -> BM25Index:
         return self.data.lexical
 
-    def search(self, query: str, k: int | None = None) -> Retrieval:
+    def search(self, query: str, k: int | None = None, *, gate_query: str | None = None) -> Retrieval:
+        """Fused hits for query; the relevance verdict is taken on gate_query when given (the trusted part
+        of a translated question), else on query."""
         s = self.settings
         k = k or s.top_k
         t0 = time.perf_counter()
@@ -104,7 +106,7 @@ class HybridRetriever:
                     scores={"dense": cos, "lexical": lex_score.get(pos)},
                 )
             )
-        confidence, reason = self.relevance(query, hits, [sc for _, sc in dense])
+        confidence, reason = self.relevance(gate_query or query, hits, [sc for _, sc in dense])
         t4 = time.perf_counter()
         self.timings_ms = {
             "embed_query": (t1 - t0) * 1000,

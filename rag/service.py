@@ -34,7 +34,8 @@ _DONT_KNOW = re.compile(
 @dataclass(frozen=True)
 class _Prepared:
     question: str  # as the resident wrote it, personal data redacted, cut to the length limit
-    retrieval_query: str  # standalone and in Swedish: what retrieval, the gate and the LLM work on
+    retrieval_query: str  # standalone and in Swedish: what retrieval and the LLM work on
+    gate_query: str | None  # what the relevance gate trusts when it is not retrieval_query
     language: str
     notices: list[str]
     guard: GuardVerdict
@@ -149,7 +150,7 @@ class AssistantService:
             yield answer
             return
 
-        retrieval = self.retriever.search(prep.retrieval_query)
+        retrieval = self.retriever.search(prep.retrieval_query, gate_query=prep.gate_query)
         timings.update(self.retriever.timings_ms)
         timings["retrieval"] = sum(self.retriever.timings_ms.values())
         hits = retrieval.hits
@@ -256,10 +257,11 @@ class AssistantService:
             q = redact(q)  # nothing downstream (LLM, logs, stored answers) sees the resident's data
             notices.append(say("personal_data", language))
         query = self._condense(topic, history)
+        gate = None
         if language != "sv" and not (guard.injection or guard.personal_case):
-            query = self.translator.to_swedish(query)
-            log.info("retrieval query in Swedish: %s", query[:300])
-        return _Prepared(q, query, language, notices, guard)
+            query, gate = self.translator.to_swedish(query)
+            log.info("retrieval query in Swedish: %s (gate: %s)", query[:300], gate[:200])
+        return _Prepared(q, query, gate, language, notices, guard)
 
     def _condense(self, question: str, history: Sequence[Turn]) -> str:
         """A standalone query for retrieval: a short follow-up borrows the topic of the previous user turn."""
