@@ -150,7 +150,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     summary = rebuild(Path(args.run))
     _print_headline(summary)
-    print(f"Rewrote {args.run}/summary.json, report.md, report.html from results.jsonl")
+    print(f"Re-scored {args.run}/results.jsonl; rewrote summary.json, report.md, report.html")
     return 0
 
 
@@ -213,7 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_flags(k, generator=False)
     k.set_defaults(func=cmd_check)
 
-    rep = sub.add_parser("report", help="rebuild summary and reports from a run's results.jsonl (e.g. interrupted)")
+    rep = sub.add_parser("report", help="re-score a run's results.jsonl (also an interrupted one) and rewrite summary and reports")
     rep.add_argument("run", help="the --out folder of a run")
     rep.set_defaults(func=cmd_report)
 

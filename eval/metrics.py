@@ -249,12 +249,29 @@ def refusal_precision_recall(outcomes: Sequence[RefusalOutcome]) -> dict[str, fl
 # --- language -------------------------------------------------------------------------------------
 
 _QUOTED = re.compile(r"[”“\"«][^”“\"«»]*[”\"»]")
+# Frequent function words; a word that is a function word in both languages is left out.
+_FUNCTION_WORDS = {
+    "en": frozenset(
+        ["the", "and", "is", "are", "you", "your", "to", "of", "in", "on", "for", "can", "with", "what", "this", "that", "not", "it", "at", "by", "from", "be", "will", "a", "an", "about", "could", "would", "please", "if", "or", "we", "our", "they", "there", "here", "which", "who", "how", "when", "where", "do", "does", "did", "have", "has"]
+    ),
+    "sv": frozenset(
+        ["och", "är", "att", "det", "du", "på", "för", "med", "som", "ett", "av", "inte", "kan", "har", "vi", "jag", "till", "om", "den", "de", "hur", "vad", "när", "var", "finns", "eller", "från", "här", "där", "vill", "ska", "kommer", "också", "men", "så", "dig", "din", "ditt", "vår", "våra", "hos", "efter", "vid"]
+    ),
+}
 
 
 def answer_language(answer: str) -> str:
-    """The language the answer itself is written in: quotations from the (Swedish) sources and [n] markers
-    are left out, so an English answer that quotes a Swedish passage still counts as English."""
+    """The language the answer itself is written in, by counting function words.
+
+    Quotations from the (Swedish) sources and [n] markers are left out, and Swedish names in an English
+    answer (opening hours 'Måndag–onsdag', 'Stortorget') do not decide it: letters such as å/ä/ö count only
+    when the function words tie."""
     own = _MARKER.sub(" ", _QUOTED.sub(" ", answer))
+    words = re.findall(r"[^\W\d_]+", own.lower())
+    en = sum(w in _FUNCTION_WORDS["en"] for w in words)
+    sv = sum(w in _FUNCTION_WORDS["sv"] for w in words)
+    if en != sv:
+        return "en" if en > sv else "sv"
     return detect_language(own if own.strip() else answer)
 
 

@@ -204,34 +204,48 @@ def execute(
 
 
 def rebuild(out_dir: Path, *, settings: Settings | None = None) -> dict[str, Any]:
-    """Summary and reports again from a results.jsonl (e.g. of an interrupted run), without asking anything."""
+    """Score the stored answers of a results.jsonl again with the current scorer and rewrite the summary
+    and reports; nothing is asked again. Works on an interrupted run (results are written one by one)."""
     from eval.dataset import parse_question
     from eval.report import write_reports
+    from rag.attribution import SupportChecker
 
     path = Path(out_dir) / "results.jsonl"
     if not path.is_file():
         raise FileNotFoundError(f"{path} not found: pass the --out folder of an `eval run`")
     records = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
-    fields = set(QuestionScore.__dataclass_fields__)
+    old_path = Path(out_dir) / "summary.json"
+    s = settings or Settings.from_env()
+    run_info: dict[str, Any] = {
+        "label": Path(out_dir).name, "started": "?", "seconds": 0, "questions_file": "?",
+        "retrieval_only": all(not r["result"].get("llm_called") for r in records),
+        "index_dir": str(s.index_dir), "corpus_dir": None, "embedder": s.embedder, "generator": s.generator,
+        "llm_path": None, "top_k": s.top_k, "context_k": s.context_k,
+        "relevance_threshold": s.relevance_threshold, "support_threshold": s.support_threshold,
+        "handoff_phone": None,
+    }
+    if old_path.is_file():
+        run_info.update(json.loads(old_path.read_text(encoding="utf-8"))["run"])
+    if not run_info["handoff_phone"]:
+        try:
+            run_info["handoff_phone"] = AssistantService(s).handoff.phone
+        except Exception as exc:  # no index here: refusals then cannot count as handed off
+            log.warning("no hand-off phone known (%s); refusals will not count as handed off", exc)
+    checker = SupportChecker(float(run_info["support_threshold"]))
     rows = []
     for i, r in enumerate(records, 1):
         q = parse_question(r["gold"], path=path, line_no=i)
-        rows.append((q, QuestionScore(**{k: v for k, v in r["scores"].items() if k in fields})))
-    old_path = Path(out_dir) / "summary.json"
-    if old_path.is_file():
-        run_info = json.loads(old_path.read_text(encoding="utf-8"))["run"]
-    else:
-        s = settings or Settings.from_env()
-        run_info = {
-            "label": Path(out_dir).name, "started": "?", "seconds": 0, "questions_file": "?",
-            "retrieval_only": all(not r["result"].get("llm_called") for r in records),
-            "index_dir": str(s.index_dir), "corpus_dir": None, "embedder": s.embedder, "generator": s.generator,
-            "llm_path": None, "top_k": s.top_k, "context_k": s.context_k,
-            "relevance_threshold": s.relevance_threshold, "support_threshold": s.support_threshold,
-            "handoff_phone": None,
-        }
-    run_info = {**run_info, "questions": len(records), "rebuilt_from_results": True}
+        score = score_question(
+            q, r["result"], checker=checker, handoff_phone=run_info["handoff_phone"],
+            context_k=int(run_info["context_k"]), retrieval_only=bool(run_info["retrieval_only"]),
+        )
+        if r.get("error"):
+            score.failures.insert(0, f"error: {r['error']}")
+        r["scores"] = score.to_dict()
+        rows.append((q, score))
+    run_info = {**run_info, "questions": len(records), "rescored": True}
     summary = {"run": run_info, "metrics": aggregate_groups(rows)}
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
     old_path.write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     write_reports(summary, records, Path(out_dir))
     return summary

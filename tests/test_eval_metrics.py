@@ -127,6 +127,13 @@ def test_refusal_outcomes_and_precision_recall() -> None:
 def test_answer_language_ignores_swedish_quotes() -> None:
     assert metrics.answer_language("This is what the city says (in Swedish): ”Vi siktar på 2030.” [1]") == "en"
     assert metrics.answer_language("Helsingborg siktar på klimatneutralitet till 2030. [1]") == "sv"
+    english_handoff = (
+        "I could not find anything about that in the city's documents, so I won't guess. A municipal guide at "
+        "the contact centre can help you:\n- Call 042-10 50 00\n- Visit Helsingborg Kontaktcenter på "
+        "Stortorget 17\nOpening hours: Måndag–onsdag 08.00 — 17.00; Torsdag 08.00 — 18.00."
+    )
+    assert metrics.answer_language(english_handoff) == "en"
+    assert metrics.answer_language("Torsdagar: 08.00 — 18.00 [1]") == "sv"
 
 
 def test_percentile_and_mean() -> None:
