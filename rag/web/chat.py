@@ -219,6 +219,13 @@ def build_chat(assistant: WebAssistant) -> gr.Blocks:
             api_visibility="private",
         )
         demo.load(handoff_panel, None, panel, api_visibility="private")
+        # the bin icon empties the conversation: forget its turns too, so follow-ups start afresh
+        chatbot.clear(
+            lambda: (_new_state(), gr.update(visible=False)),
+            None,
+            [state, feedback_box],
+            api_visibility="private",
+        )
     demo.queue(default_concurrency_limit=16)
     return demo
 
