@@ -163,6 +163,25 @@ class SupportResult:
         return self.supported / self.sentences if self.sentences else None
 
 
+def _own_note_patterns() -> list[re.Pattern[str]]:
+    """The service's own fixed sentences (rag.prompting.TEXTS, e.g. 'Obs: källan [1] är från 2022 …'):
+    notes to the resident, not claims from a passage, so citation support does not score them."""
+    from rag.prompting import TEXTS
+
+    out = []
+    for texts in TEXTS.values():
+        for template in texts.values():
+            parts = re.split(r"\{\w+\}", template)
+            out.append(re.compile(".+?".join(re.escape(p) for p in parts), re.S))
+    return out
+
+
+def strip_own_notes(answer: str) -> str:
+    pats = _own_note_patterns()
+    lines = [ln for ln in answer.split("\n") if not any(p.fullmatch(ln.strip()) for p in pats)]
+    return "\n".join(lines)
+
+
 def citation_support(
     answer: str,
     citations: Sequence[Mapping[str, Any]],
@@ -178,7 +197,7 @@ def citation_support(
     by_n = {int(c["n"]): chunk_from_dict(c) for c in citations if "n" in c}
     total = supported = 0
     unsupported: list[str] = []
-    for text, ns in cited_segments(answer):
+    for text, ns in cited_segments(strip_own_notes(answer)):
         passages = [by_n[n] for n in ns if n in by_n]
         for sentence in split_sentences(text):
             if not re.search(r"\w", sentence):

@@ -143,3 +143,12 @@ def test_percentile_and_mean() -> None:
     assert metrics.percentile(list(range(101)), 95) == 95
     assert metrics.mean([1.0, None, 3.0]) == 2.0
     assert metrics.mean([None]) is None
+
+
+def test_citation_support_skips_the_services_own_notes() -> None:
+    checker = SupportChecker(0.5)
+    cits = [_cit(1, "Prata med en kommunvägledare på telefon 042-10 50 00.")]
+    answer = ("Ring en kommunvägledare på telefon 042-10 50 00. [1]\n\n"
+              "Obs: källan [1] är från 2022, så uppgiften kan ha ändrats sedan dess.")
+    res = metrics.citation_support(answer, cits, checker)
+    assert (res.sentences, res.supported) == (1, 1)
