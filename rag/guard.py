@@ -26,6 +26,25 @@ _PERSONAL_CASE = [
         r"\bnär (får|kommer) (jag|vi) (beslut|svar|pengar|pengarna|utbetalning)",
         r"\b(how much|am i|will i)\b.{0,40}\b(get|entitled|receive|eligible)\b",
         r"\bmy (application|case|decision|benefit|caseworker)\b",
+        # asking the assistant to act in the resident's own case
+        r"\b(kan|kunde) (du|ni)\b.{0,20}\b(boka|avboka|ansöka|skicka in|ändra|registrera|betala|överklaga|"
+        r"skriva en överklagan|söka åt)\b",
+        r"\b(can|could) you\b.{0,20}\b(book|cancel|apply|submit|register|pay|appeal)\b",
+        # advice that is not the city's to give
+        r"\b(vilket parti|vem) (ska|bör) jag rösta\b",
+        r"\bwho should i vote\b",
+    )
+]
+
+# Requests for personal data about a person (a resident, an employee, a named individual).
+_PERSON_INFO = [
+    re.compile(p, _FLAGS)
+    for p in (
+        r"\b(personnummer|personnumret|hemadress|hemadressen|privata? (mobil|telefon)?nummer|privat adress|"
+        r"mobilnummer|lön|lönen|inkomst|sjukdom|diagnos)\b.{0,40}\b(till|för|på|åt|har)\b",
+        r"\b(vad|vilken|vilket|vilka)\b.{0,30}\b(har|tjänar)\b.{0,40}\b(för )?(lön|inkomst|personnummer|"
+        r"hemadress|privata? (mobil|telefon)?nummer|mobilnummer)\b",
+        r"\b(home address|personal (identity )?number|private (phone|mobile)|salary) of\b",
     )
 ]
 
@@ -52,7 +71,8 @@ class GuardVerdict:
 
 def inspect_question(question: str) -> GuardVerdict:
     return GuardVerdict(
-        personal_case=any(p.search(question) for p in _PERSONAL_CASE),
+        personal_case=any(p.search(question) for p in _PERSONAL_CASE)
+        or any(p.search(question) for p in _PERSON_INFO),
         injection=looks_like_injection(question),
         personal_data=find_personal_data(question),
     )

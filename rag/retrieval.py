@@ -26,7 +26,7 @@ import numpy as np
 from rag.embedders.base import Embedder
 from rag.index.lexical import BM25Index
 from rag.store import IndexData, lexical_text
-from rag.text import lexical_tokens
+from rag.text import lexical_tokens, stem, topic_words
 from rag.types import Hit, Retrieval
 
 log = logging.getLogger(__name__)
@@ -125,22 +125,25 @@ class HybridRetriever:
     # --- the relevance verdict ---------------------------------------------------------------------
 
     def term_weights(self, query: str) -> dict[str, tuple[float, frozenset[str]]]:
-        """Topic terms of the query -> (idf weight, the index terms that count as that term present).
+        """Topic terms of the query -> (weight, the index terms that count as that term present).
 
-        A term the index cannot match at all gets the weight of the rarest possible term: a question
-        about something the documents never mention must not look answerable."""
+        A term the index knows weighs its idf in the corpus. A term the index cannot match at all weighs
+        by how rare the word is in Swedish at large (wordfreq): a rare word the documents never use
+        ('bygglov', 'parkeringsbot') weighs as much as the rarest corpus term, so the question does not
+        look answerable; an everyday word that happens to be absent ('höll', 'gammal') weighs little."""
         lex = self.lexical
         n = max(len(lex), 1)
         max_idf = math.log(1.0 + (n + 0.5) / 0.5)
         weights: dict[str, tuple[float, frozenset[str]]] = {}
-        for term in lexical_tokens(query):
+        for word in topic_words(query):
+            term = word if word[0].isdigit() else stem(word)
             if len(term) < 2 or term in weights:
                 continue
             expansions = lex.expand(term)
-            if not expansions:
-                weights[term] = (max_idf, frozenset())
-            else:
+            if expansions:
                 weights[term] = (max(float(lex.idf[lex.vocab[e]]) for e in expansions), frozenset(expansions))
+            else:
+                weights[term] = (max_idf * unknown_word_weight(word), frozenset())
         return weights
 
     def coverage(self, query: str, text: str) -> float:
@@ -165,3 +168,14 @@ class HybridRetriever:
         confidence = min(1.0, coverage + 0.25 * max(0.0, margin - 0.35))
         reason = f"coverage={coverage:.2f} dense_margin={margin:.2f}"
         return confidence, reason
+
+
+def unknown_word_weight(word: str) -> float:
+    """0.15..1: how much a word the corpus lacks says about the question's topic, from its Swedish Zipf
+    frequency (7 = the commonest words, 3 = rare). Without wordfreq every unknown word weighs fully."""
+    try:
+        from wordfreq import zipf_frequency
+    except ImportError:  # pragma: no cover - wordfreq is a dependency; keep working without it
+        return 1.0
+    zipf = zipf_frequency(word, "sv")
+    return float(min(1.0, max(0.15, (6.0 - zipf) / 3.0)))

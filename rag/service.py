@@ -117,15 +117,19 @@ class AssistantService:
             self._handoff = None
 
     # --- answering ---------------------------------------------------------------------------------------
-    def ask(self, question: str, history: Sequence[Turn] = ()) -> Answer:
+    def ask(self, question: str, history: Sequence[Turn] = (), *, generate: bool = True) -> Answer:
+        """The final Answer. generate=False stops before the answer is written (guards, retrieval and the
+        relevance gate only): what evaluation's --retrieval-only mode measures."""
         answer = None
-        for event in self.ask_stream(question, history):
+        for event in self.ask_stream(question, history, generate=generate):
             if isinstance(event, Answer):
                 answer = event
         assert answer is not None
         return answer
 
-    def ask_stream(self, question: str, history: Sequence[Turn] = ()) -> Iterator[AnswerDelta | Answer]:
+    def ask_stream(
+        self, question: str, history: Sequence[Turn] = (), *, generate: bool = True
+    ) -> Iterator[AnswerDelta | Answer]:
         """Yield verified answer text sentence by sentence, then the final Answer."""
         t_start = time.perf_counter()
         timings: dict[str, float] = {}
@@ -161,6 +165,19 @@ class AssistantService:
             yield answer
             return
 
+        if not generate:
+            timings["total"] = (time.perf_counter() - t_start) * 1000
+            yield Answer(
+                question=prep.question,
+                text="",
+                refused=False,
+                language=prep.language,
+                passages=hits,
+                notices=prep.notices,
+                confidence=retrieval.confidence,
+                timings_ms=timings,
+            )
+            return
         passages = self._context(prep.retrieval_query, hits)
         messages = build_messages(prep.retrieval_query if prep.language != "sv" else prep.question, passages)
         t_gen = time.perf_counter()
@@ -189,8 +206,12 @@ class AssistantService:
         timings["time_to_first_token"] = ((first_token or t_end) - t_gen) * 1000
         timings["generation"] = (t_end - t_gen) * 1000
 
-        if not kept and _DONT_KNOW.search(raw):
-            answer = self._refusal(prep, hits, "model_said_unknown", retrieval.confidence, timings, t_start)
+        invented = any(c.missing_facts for c in checks)
+        if not kept and (_DONT_KNOW.search(raw) or invented):
+            # Nothing verifiable, and the model either said it does not know or made up facts the passages
+            # lack: the documents do not hold the answer, so hand over instead of quoting something else.
+            reason = "model_said_unknown" if _DONT_KNOW.search(raw) else "unsupported_facts"
+            answer = self._refusal(prep, hits, reason, retrieval.confidence, timings, t_start)
             answer.llm_called, answer.prompt, answer.raw_generation = True, render_prompt(messages), raw
             answer.sentences, answer.tokens_generated = checks, n_tokens
             yield AnswerDelta(answer.text)

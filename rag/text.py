@@ -76,14 +76,49 @@ def raw_tokens(text: str) -> list[str]:
     return [t.lower() for t in _TOKEN.findall(text)]
 
 
-def lexical_tokens(text: str, *, keep_stopwords: bool = False) -> list[str]:
-    """Tokens for the lexical index and for support checks: lower-case, stemmed, diacritics folded."""
+# Spoken and chat forms residents write, mapped to the written word the documents use.
+INFORMAL = {
+    "va": "vara",
+    "nån": "någon",
+    "nåt": "något",
+    "nåra": "några",
+    "dom": "de",
+    "dem": "de",
+    "e": "är",
+    "o": "och",
+    "mkt": "mycket",
+    "ngn": "någon",
+    "ngt": "något",
+    "sen": "sedan",
+    "stan": "staden",
+    "hbg": "helsingborg",
+    "funkar": "fungerar",
+    "funka": "fungera",
+    "mej": "mig",
+    "dej": "dig",
+    "sej": "sig",
+    "vart": "var",
+    "nånstans": "någonstans",
+    "kolla": "se",
+    "typ": "ungefär",
+    "okej": "ok",
+    "asså": "alltså",
+}
+
+
+def topic_words(text: str) -> list[str]:
+    """The words of a text that carry its topic: lower-case, informal forms made standard, stop words out."""
     out = []
     for tok in raw_tokens(text):
-        if not keep_stopwords and fold(tok) in SWEDISH_STOPWORDS:
-            continue
-        out.append(tok if tok[0].isdigit() else stem(tok))
+        tok = INFORMAL.get(tok, tok)
+        if fold(tok) not in SWEDISH_STOPWORDS:
+            out.append(tok)
     return out
+
+
+def lexical_tokens(text: str) -> list[str]:
+    """Tokens for the lexical index and for support checks: lower-case, stemmed, diacritics folded."""
+    return [tok if tok[0].isdigit() else stem(tok) for tok in topic_words(text)]
 
 
 def content_terms(text: str) -> set[str]:

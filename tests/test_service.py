@@ -70,13 +70,20 @@ def test_invented_facts_are_removed_and_visible_to_staff(fake_index: Settings) -
 
 
 def test_nothing_supported_falls_back_to_quoting_the_best_passage(fake_index: Settings) -> None:
-    service, _ = make_service(fake_index, "Ring 040-12 34 56 så löser vi allt.")
+    service, _ = make_service(fake_index, "Det är en bra fråga som många undrar över i vardagen.")
     answer = service.ask(PHONE_Q)
     assert answer.fallback and not answer.refused
-    assert "040-12 34 56" not in answer.text
     assert answer.text.endswith("[1]") and len(answer.citations) == 1
     quoted = answer.text.split("”")[1]
     assert quoted.split()[0] in answer.citations[0].chunk.text
+
+
+def test_only_invented_facts_means_the_documents_lack_the_answer(fake_index: Settings) -> None:
+    service, _ = make_service(fake_index, "Ring 040-12 34 56 så löser vi allt.")
+    answer = service.ask(PHONE_Q)
+    assert answer.refused and answer.llm_called and answer.refusal_reason == "unsupported_facts"
+    assert "040-12 34 56" not in answer.text and "042-10 50 00" in answer.text
+    assert answer.sentences[0].missing_facts == ["040-12 34 56"]
 
 
 def test_model_saying_it_does_not_know_becomes_a_handoff(fake_index: Settings) -> None:
@@ -134,3 +141,14 @@ def test_json_schema_of_an_answer(fake_index: Settings) -> None:
     assert {"chunk_id", "doc_id", "source", "text", "score", "ranks"} <= set(data["passages"][0])
     assert {"dense", "lexical"} == set(data["passages"][0]["ranks"])
     assert data["timings_ms"]["total"] > 0 and "time_to_first_token" in data["timings_ms"]
+
+
+def test_generate_false_stops_before_the_llm_but_keeps_guards_and_gate(fake_index: Settings) -> None:
+    service, gen = make_service(fake_index)
+    passed = service.ask(PHONE_Q, generate=False)
+    assert not passed.refused and passed.passages and passed.text == "" and not passed.llm_called
+    assert service.ask("Hur ansöker jag om bygglov?", generate=False).refusal_reason == "not_relevant"
+    assert (
+        service.ask("Hur mycket försörjningsstöd får jag?", generate=False).refusal_reason == "personal_case"
+    )
+    assert gen.calls == []
