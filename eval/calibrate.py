@@ -73,8 +73,10 @@ def render(rows: list[GatePoint], current: float | None) -> str:
             f"{p.threshold:9.2f}  {p.fp:>10}/{p.answerable:<8} {p.fn:>12}          {prec:>9}  {rec:>6}  {p.f1:.3f}{mark}"
         )
     best = max(rows, key=lambda p: (p.f1, -p.fp))
-    lines.append(f"\nbest F1 on this set: threshold {best.threshold:.2f} (F1 {best.f1:.3f}); "
-                 "confirm on questions it was not chosen on")
+    lines.append(
+        f"\nbest F1 on this set: threshold {best.threshold:.2f} (F1 {best.f1:.3f}); "
+        "confirm on questions it was not chosen on"
+    )
     return "\n".join(lines)
 
 
@@ -86,5 +88,7 @@ def calibrate(run_dir: Path, step: float = 0.05) -> str:
     current = None
     if summary_path.is_file():
         current = json.loads(summary_path.read_text(encoding="utf-8"))["run"].get("relevance_threshold")
-    grid = sorted({round(i * step, 4) for i in range(int(1 / step) + 1)} | ({current} if current is not None else set()))
+    grid = sorted(
+        {round(i * step, 4) for i in range(int(1 / step) + 1)} | ({current} if current is not None else set())
+    )
     return render(sweep(points, grid), current)

@@ -10,8 +10,15 @@ from typing import Any
 from eval.report import HEADLINE, LATENCY, fmt
 
 # per-question scores compared, higher is better
-PER_QUESTION = ("hit@1", "mrr", "context_hit", "key_facts", "citation_precision", "citation_support",
-                "language_match")
+PER_QUESTION = (
+    "hit@1",
+    "mrr",
+    "context_hit",
+    "key_facts",
+    "citation_precision",
+    "citation_support",
+    "language_match",
+)
 
 
 def load_run(path: Path) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
@@ -62,7 +69,11 @@ def compare_runs(path_a: Path, path_b: Path) -> Comparison:
     sa, ra = load_run(path_a)
     sb, rb = load_run(path_b)
     oa, ob = sa["metrics"]["overall"], sb["metrics"]["overall"]
-    rows = [(label, oa.get(k), ob.get(k)) for k, label in HEADLINE + LATENCY if oa.get(k) is not None or ob.get(k) is not None]
+    rows = [
+        (label, oa.get(k), ob.get(k))
+        for k, label in HEADLINE + LATENCY
+        if oa.get(k) is not None or ob.get(k) is not None
+    ]
     improved, regressed = [], []
     for qid in [q for q in ra if q in rb]:
         a, b = ra[qid], rb[qid]
@@ -109,7 +120,9 @@ def render_comparison(c: Comparison) -> str:
             status = {(False, True): "FAIL -> PASS", (True, False): "PASS -> FAIL"}.get(
                 (bool(ch.before_passed), bool(ch.after_passed)), "PASS" if ch.after_passed else "FAIL"
             )
-            lines.append(f"- `{ch.id}` [{status}] {ch.question[:90]}: " + (", ".join(ch.changes) or "status only"))
+            lines.append(
+                f"- `{ch.id}` [{status}] {ch.question[:90]}: " + (", ".join(ch.changes) or "status only")
+            )
     if c.only_a or c.only_b:
         lines += ["", f"Only in A: {', '.join(c.only_a) or '-'}; only in B: {', '.join(c.only_b) or '-'}"]
     return "\n".join(lines) + "\n"

@@ -92,7 +92,9 @@ def parse_question(data: Any, *, path: Path, line_no: int) -> Question:
 
     raw_groups = data.get("must_contain") or []
     if not isinstance(raw_groups, list):
-        raise _fail(path, line_no, f'"must_contain" must be a list of groups like [["a", "b"]], got {raw_groups!r}')
+        raise _fail(
+            path, line_no, f'"must_contain" must be a list of groups like [["a", "b"]], got {raw_groups!r}'
+        )
     groups: list[list[str]] = []
     for g in raw_groups:
         if isinstance(g, str):  # a lone string is a group with one alternative

@@ -65,7 +65,9 @@ def ndcg_at_k(ranked: Sequence[str], gold: set[str], k: int = 10) -> float:
     return dcg / ideal
 
 
-def retrieval_scores(ranked_docs: Sequence[str], gold: set[str], ks: Sequence[int] = (1, 3)) -> dict[str, float]:
+def retrieval_scores(
+    ranked_docs: Sequence[str], gold: set[str], ks: Sequence[int] = (1, 3)
+) -> dict[str, float]:
     out: dict[str, float] = {}
     for k in ks:
         out[f"hit@{k}"] = hit_at_k(ranked_docs, gold, k)
@@ -271,10 +273,101 @@ _QUOTED = re.compile(r"[”“\"«][^”“\"«»]*[”\"»]")
 # Frequent function words; a word that is a function word in both languages is left out.
 _FUNCTION_WORDS = {
     "en": frozenset(
-        ["the", "and", "is", "are", "you", "your", "to", "of", "in", "on", "for", "can", "with", "what", "this", "that", "not", "it", "at", "by", "from", "be", "will", "a", "an", "about", "could", "would", "please", "if", "or", "we", "our", "they", "there", "here", "which", "who", "how", "when", "where", "do", "does", "did", "have", "has"]
+        [
+            "the",
+            "and",
+            "is",
+            "are",
+            "you",
+            "your",
+            "to",
+            "of",
+            "in",
+            "on",
+            "for",
+            "can",
+            "with",
+            "what",
+            "this",
+            "that",
+            "not",
+            "it",
+            "at",
+            "by",
+            "from",
+            "be",
+            "will",
+            "a",
+            "an",
+            "about",
+            "could",
+            "would",
+            "please",
+            "if",
+            "or",
+            "we",
+            "our",
+            "they",
+            "there",
+            "here",
+            "which",
+            "who",
+            "how",
+            "when",
+            "where",
+            "do",
+            "does",
+            "did",
+            "have",
+            "has",
+        ]
     ),
     "sv": frozenset(
-        ["och", "är", "att", "det", "du", "på", "för", "med", "som", "ett", "av", "inte", "kan", "har", "vi", "jag", "till", "om", "den", "de", "hur", "vad", "när", "var", "finns", "eller", "från", "här", "där", "vill", "ska", "kommer", "också", "men", "så", "dig", "din", "ditt", "vår", "våra", "hos", "efter", "vid"]
+        [
+            "och",
+            "är",
+            "att",
+            "det",
+            "du",
+            "på",
+            "för",
+            "med",
+            "som",
+            "ett",
+            "av",
+            "inte",
+            "kan",
+            "har",
+            "vi",
+            "jag",
+            "till",
+            "om",
+            "den",
+            "de",
+            "hur",
+            "vad",
+            "när",
+            "var",
+            "finns",
+            "eller",
+            "från",
+            "här",
+            "där",
+            "vill",
+            "ska",
+            "kommer",
+            "också",
+            "men",
+            "så",
+            "dig",
+            "din",
+            "ditt",
+            "vår",
+            "våra",
+            "hos",
+            "efter",
+            "vid",
+        ]
     ),
 }
 

@@ -69,7 +69,9 @@ def render_markdown(summary: dict[str, Any], records: Sequence[dict[str, Any]]) 
     for key, label in HEADLINE + LATENCY:
         if all(groups[n].get(key) is None for n in names):
             continue
-        digits = 0 if key.endswith("_ms_p50") or key.endswith("_ms_p95") else (1 if key == "tokens_per_s" else 3)
+        digits = (
+            0 if key.endswith("_ms_p50") or key.endswith("_ms_p95") else (1 if key == "tokens_per_s" else 3)
+        )
         lines.append(f"| {label} | " + " | ".join(fmt(groups[n].get(key), digits) for n in names) + " |")
     fails = failures(records)
     lines += ["", f"## Failures ({len(fails)} of {len(records)})", ""]
@@ -80,7 +82,12 @@ def render_markdown(summary: dict[str, Any], records: Sequence[dict[str, Any]]) 
                 "| "
                 + " | ".join(
                     _md_cell(x, 300)
-                    for x in (r["id"], r["gold"]["question"], r["result"].get("answer") or "", "; ".join(r["scores"]["failures"]))
+                    for x in (
+                        r["id"],
+                        r["gold"]["question"],
+                        r["result"].get("answer") or "",
+                        "; ".join(r["scores"]["failures"]),
+                    )
                 )
                 + " |"
             )
@@ -104,7 +111,9 @@ def svg_bars(values: Sequence[tuple[str, float | None]], *, width: int = 640) ->
     row, label_w, pad = 24, 230, 8
     bar_w = width - label_w - 70
     h = row * len(values) + pad * 2
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{h}" role="img" aria-label="metrics">']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{h}" role="img" aria-label="metrics">'
+    ]
     for i, (label, v) in enumerate(values):
         y = pad + i * row
         parts.append(
@@ -157,13 +166,21 @@ def svg_histogram(values: Sequence[float], *, title: str, width: int = 640, heig
             f"<title>{a:.0f}–{b:.0f} ms: {c}</title></rect>"
         )
         if c:
-            parts.append(f'<text x="{x + bw / 2:.1f}" y="{top + plot_h - h - 3:.1f}" font-size="10" '
-                         f'text-anchor="middle">{c}</text>')
+            parts.append(
+                f'<text x="{x + bw / 2:.1f}" y="{top + plot_h - h - 3:.1f}" font-size="10" '
+                f'text-anchor="middle">{c}</text>'
+            )
     for a in (bins[0][0], bins[len(bins) // 2][0], bins[-1][1]):
         x = left + (a - bins[0][0]) / ((bins[-1][1] - bins[0][0]) or 1) * plot_w
-        parts.append(f'<text x="{x:.1f}" y="{top + plot_h + 16}" font-size="11" text-anchor="middle">{a:.0f}</text>')
-    parts.append(f'<text x="{left + plot_w / 2}" y="{height - 4}" font-size="11" text-anchor="middle">ms</text>')
-    parts.append(f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" stroke="#333"/>')
+        parts.append(
+            f'<text x="{x:.1f}" y="{top + plot_h + 16}" font-size="11" text-anchor="middle">{a:.0f}</text>'
+        )
+    parts.append(
+        f'<text x="{left + plot_w / 2}" y="{height - 4}" font-size="11" text-anchor="middle">ms</text>'
+    )
+    parts.append(
+        f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" stroke="#333"/>'
+    )
     parts.append("</svg>")
     return "".join(parts)
 

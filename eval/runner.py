@@ -46,10 +46,14 @@ def build_index(settings: Settings, corpus_dir: Path, index_root: Path) -> tuple
     from rag.ingest import Ingestor, default_chunker
 
     if not corpus_dir.is_dir():
-        raise FileNotFoundError(f"corpus folder not found: {corpus_dir} (pass --corpus DIR with the documents)")
+        raise FileNotFoundError(
+            f"corpus folder not found: {corpus_dir} (pass --corpus DIR with the documents)"
+        )
     live = settings.index_dir.resolve()
     if index_root.resolve() == live:
-        raise ValueError(f"refusing to build the evaluation index into the live index {live}; choose another --out")
+        raise ValueError(
+            f"refusing to build the evaluation index into the live index {live}; choose another --out"
+        )
     embedder = make_embedder(settings)
     report = Ingestor(
         embedder, default_chunker(settings.chunk_size, settings.chunk_overlap), index_root=index_root
@@ -61,37 +65,9 @@ def build_index(settings: Settings, corpus_dir: Path, index_root: Path) -> tuple
 
 
 def retrieval_answer(service: AssistantService, q: Question, history: Sequence[Turn]) -> dict[str, Any]:
-    """What the service does before the LLM: retrieve and take the relevance verdict; no generation.
-
-    The result has the `rag ask --json` shape; a 'not relevant' verdict gives the refusal the service
-    itself would give (its lead-in plus the hand-off read from the corpus)."""
-    from rag.prompting import detect_language, say
-
-    t0 = time.perf_counter()
-    retrieve = getattr(service, "retrieve", None)
-    if callable(retrieve):  # public API when the service offers it
-        retrieval = retrieve(q.question, history)
-        lang = detect_language(q.question)
-    else:
-        prep = service._prepare(q.question, history)
-        retrieval = service.retriever.search(prep.retrieval_query)
-        lang = prep.language
-    total = (time.perf_counter() - t0) * 1000
-    refused = not retrieval.relevant
-    text = say("not_relevant", lang) + "\n" + service.handoff.render(lang) if refused else ""
-    return {
-        "question": q.question,
-        "answer": text,
-        "refused": refused,
-        "language": lang,
-        "citations": [],
-        "passages": [h.to_dict() for h in retrieval.hits],
-        "timings_ms": {"retrieval": round(total, 1), "total": round(total, 1)},
-        "refusal_reason": "not_relevant" if refused else None,
-        "llm_called": False,
-        "confidence": round(retrieval.confidence, 4),
-        "relevance_reason": retrieval.reason,
-    }
+    """What the service does before the LLM — the guards, retrieval and the relevance verdict — taken by
+    the service itself (ask(generate=False)), so this mode can never drift from the real pipeline."""
+    return service.ask(q.question, history, generate=False).to_json_dict()
 
 
 def run_questions(
@@ -135,7 +111,13 @@ def run_questions(
         if error:
             score.failures.insert(0, f"error: {error}")
         rows.append((q, score))
-        record = {"id": q.id, "gold": q.to_dict(), "result": result, "scores": score.to_dict(), "error": error}
+        record = {
+            "id": q.id,
+            "gold": q.to_dict(),
+            "result": result,
+            "scores": score.to_dict(),
+            "error": error,
+        }
         records.append(record)
         if on_result:
             on_result(record)
@@ -217,11 +199,20 @@ def rebuild(out_dir: Path, *, settings: Settings | None = None) -> dict[str, Any
     old_path = Path(out_dir) / "summary.json"
     s = settings or Settings.from_env()
     run_info: dict[str, Any] = {
-        "label": Path(out_dir).name, "started": "?", "seconds": 0, "questions_file": "?",
+        "label": Path(out_dir).name,
+        "started": "?",
+        "seconds": 0,
+        "questions_file": "?",
         "retrieval_only": all(not r["result"].get("llm_called") for r in records),
-        "index_dir": str(s.index_dir), "corpus_dir": None, "embedder": s.embedder, "generator": s.generator,
-        "llm_path": None, "top_k": s.top_k, "context_k": s.context_k,
-        "relevance_threshold": s.relevance_threshold, "support_threshold": s.support_threshold,
+        "index_dir": str(s.index_dir),
+        "corpus_dir": None,
+        "embedder": s.embedder,
+        "generator": s.generator,
+        "llm_path": None,
+        "top_k": s.top_k,
+        "context_k": s.context_k,
+        "relevance_threshold": s.relevance_threshold,
+        "support_threshold": s.support_threshold,
         "handoff_phone": None,
     }
     if old_path.is_file():
@@ -236,8 +227,12 @@ def rebuild(out_dir: Path, *, settings: Settings | None = None) -> dict[str, Any
     for i, r in enumerate(records, 1):
         q = parse_question(r["gold"], path=path, line_no=i)
         score = score_question(
-            q, r["result"], checker=checker, handoff_phone=run_info["handoff_phone"],
-            context_k=int(run_info["context_k"]), retrieval_only=bool(run_info["retrieval_only"]),
+            q,
+            r["result"],
+            checker=checker,
+            handoff_phone=run_info["handoff_phone"],
+            context_k=int(run_info["context_k"]),
+            retrieval_only=bool(run_info["retrieval_only"]),
         )
         if r.get("error"):
             score.failures.insert(0, f"error: {r['error']}")

@@ -121,7 +121,9 @@ def score_question(
     if gold:
         s.citation_precision = metrics.citation_precision(citations, gold)
         if s.citation_precision is not None and s.citation_precision < 1.0:
-            wrong = sorted({str(c.get("source")) for c in citations if doc_key(str(c.get("source"))) not in gold})
+            wrong = sorted(
+                {str(c.get("source")) for c in citations if doc_key(str(c.get("source"))) not in gold}
+            )
             s.failures.append("cites a source that is not gold: " + ", ".join(wrong))
     support = metrics.citation_support(answer, citations, checker, question=q.question)
     s.citation_support = support.share
@@ -146,11 +148,19 @@ def aggregate(rows: Sequence[tuple[Question, QuestionScore]]) -> dict[str, Any]:
     keys = sorted({k for s in scores for k in s.retrieval})
     for k in keys:
         out[k] = metrics.mean(s.retrieval.get(k) for s in scores)
-    for name in ("context_hit", "key_facts", "key_fact_share", "citation_precision", "citation_support",
-                 "language_match"):
+    for name in (
+        "context_hit",
+        "key_facts",
+        "key_fact_share",
+        "citation_precision",
+        "citation_support",
+        "language_match",
+    ):
         out[name] = metrics.mean(getattr(s, name) for s in scores)
     out["refused"] = sum(s.refused for s in scores)
-    out["refusal_correct"] = metrics.mean(1.0 if s.refusal_correct else 0.0 for s in scores) if scores else None
+    out["refusal_correct"] = (
+        metrics.mean(1.0 if s.refusal_correct else 0.0 for s in scores) if scores else None
+    )
     outcomes = [metrics.RefusalOutcome(q.answerable, s.refused, s.handoff) for q, s in rows]
     out.update(metrics.refusal_precision_recall(outcomes))
     ttft = [s.ttft_ms for s in scores if s.ttft_ms is not None]

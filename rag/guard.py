@@ -21,7 +21,10 @@ _PERSONAL_CASE = [
         r"\bhur mycket\b.{0,60}\b(får|fick|kan få|ska få|kommer .{0,10}få)\s+(jag|vi|min|mitt|mina)\b",
         r"\b(får|fick|beviljas|beviljades)\s+(jag|vi)\b.{0,40}\b(bistånd|försörjningsstöd|stöd|ersättning|bidrag|plats|bygglov|bostad|lägenhet)",
         r"\bhar (jag|vi) rätt till\b",
-        r"\b(mitt|min|mina|vårt|vår)\s+(ärende|ärenden|beslut|ansökan|ansökningar|handläggare|utbetalning|avslag|överklagande)\b",
+        r"\b(mitt|min|mina|vårt|vår)\s+(ärende|ärenden|ansökan|ansökningar)\b.{0,40}\b(beviljad|beviljat|beslut|"
+        r"status|handläggs|klar|klart|godkänd|godkänt|avslag|pengar|utbetal)",
+        r"\b(beslut|besked|svar|status)\s+(på|i|om)\s+(mitt|min|mina)\b",
+        r"\b(mitt|min|mina)\s+(beslut|handläggare|utbetalning|utbetalningar|avslag|överklagande)\b",
         r"\b(varför|hur kommer det sig att) (fick|har) (jag|vi) (avslag|nej|inte)\b",
         r"\bnär (får|kommer) (jag|vi) (beslut|svar|pengar|pengarna|utbetalning)",
         r"\b(how much|am i|will i)\b.{0,40}\b(get|entitled|receive|eligible)\b",
