@@ -16,11 +16,32 @@ from rag.errors import ModelMissingError
 log = logging.getLogger(__name__)
 
 
+DTYPES = ("float32", "bfloat16")
+
+
 class SentenceTransformerEmbedder(Embedder):
-    def __init__(self, model_path: str | Path, batch_size: int = 16) -> None:
+    """dtype="bfloat16" halves EmbeddingGemma's time on CPU with the same ranks (docs/retrieval.md); it
+    is part of model_id, so switching it rebuilds the index. threads: torch intra-op threads (None: as is)."""
+
+    def __init__(
+        self,
+        model_path: str | Path,
+        batch_size: int = 16,
+        *,
+        dtype: str = "float32",
+        threads: int | None = None,
+    ) -> None:
+        if dtype not in DTYPES:
+            raise ValueError(f"dtype must be one of {DTYPES}, got {dtype!r}")
+        if threads is not None and threads <= 0:
+            raise ValueError(f"threads must be greater than 0, got {threads}")
         self.model_path = Path(model_path)
         self.batch_size = batch_size
-        self.model_id = f"sentence-transformers/{self.model_path.name}"
+        self.dtype = dtype
+        self.threads = threads
+        self.model_id = f"sentence-transformers/{self.model_path.name}" + (
+            "" if dtype == "float32" else f"-{dtype}"
+        )
         self._model: Any = None
         self._dim: int | None = None
 
@@ -42,10 +63,18 @@ class SentenceTransformerEmbedder(Embedder):
                 )
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            import torch
             from sentence_transformers import SentenceTransformer
 
-            log.info("loading sentence-transformers model from %s", self.model_path)
-            self._model = SentenceTransformer(str(self.model_path), device="cpu", local_files_only=True)
+            if self.threads is not None:
+                torch.set_num_threads(self.threads)
+            kwargs: dict[str, Any] = {}
+            if self.dtype != "float32":
+                kwargs["model_kwargs"] = {"torch_dtype": getattr(torch, self.dtype)}
+            log.info("loading sentence-transformers model from %s (%s)", self.model_path, self.dtype)
+            self._model = SentenceTransformer(
+                str(self.model_path), device="cpu", local_files_only=True, **kwargs
+            )
         return self._model
 
     def _encode(self, texts: list[str], kind: str) -> np.ndarray:
@@ -55,9 +84,10 @@ class SentenceTransformerEmbedder(Embedder):
         )  # sentence-transformers >= 5 has encode_query/document
         if method is None:
             method = model.encode
-        return np.asarray(
-            method(texts, batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False)
-        )
+        out = method(texts, batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False)
+        if hasattr(out, "float"):  # a bf16 tensor (convert_to_tensor paths): numpy has no bf16
+            out = out.float().numpy()
+        return np.asarray(out, dtype=np.float32)
 
     def embed_query(self, text: str) -> np.ndarray:
         return normalize_rows(self._encode([text], "query"))[0]
