@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from rag.errors import IndexCorruptError, IndexMissingError
+from rag.errors import IndexCorruptError, IndexMissingError, RagError
 from rag.index.dense import FaissIndex
 from rag.index.lexical import BM25Index
 from rag.text import lexical_tokens
@@ -166,6 +166,12 @@ def write_index(root: Path, manifest: Manifest, chunks: list[Chunk], vectors: np
         link_tmp.symlink_to(new.name)
         os.replace(link_tmp, root / CURRENT)  # the atomic swap
         _fsync_dir(root)
+    except OSError as exc:  # a full disk, a read-only folder: say so, and that the old index still serves
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise RagError(
+            f"Could not write the new index in {root} ({exc.strerror or exc}). The previous index is unchanged "
+            "and still serves. Free disk space (or fix the folder's permissions) and run: .venv/bin/rag ingest"
+        ) from exc
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
