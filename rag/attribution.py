@@ -40,6 +40,16 @@ class SupportChecker:
             return Attribution(
                 SentenceCheck(sentence, False, 0.0, None, [], "no content words to check"), None
             )
+        if not passages:
+            return Attribution(
+                SentenceCheck(sentence, False, 0.0, None, [], "no passages to check against"), None
+            )
+        if question and not terms - content_terms(question):
+            # 'Nej, det är inte offentligt.' only restates the question's words: nothing in it can be
+            # checked against a passage, so it is no evidence of anything.
+            return Attribution(
+                SentenceCheck(sentence, False, 0.0, None, [], "it only repeats the question's words"), None
+            )
         best: tuple[bool, float, int] | None = None
         best_missing: list[str] = []
         for i, p in enumerate(passages):

@@ -6,7 +6,7 @@ import re
 
 _PERSONNUMMER = re.compile(r"(?<!\d)(?:19|20)?\d{6}[-+ ]?\d{4}(?!\d)")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_PHONE = re.compile(r"(?<![\w])(?:\+46[\s-]?|0)\d{1,3}(?:[\s-]?\d){5,8}(?!\d)")
+_PHONE = re.compile(r"(?<![\w])(?:\+46[\s-]?(?:\(0\)[\s-]?)?|0)\d{1,3}(?:[\s-]?\d){5,8}(?!\d)")
 
 PATTERNS = (("[personnummer]", _PERSONNUMMER), ("[e-post]", _EMAIL), ("[telefonnummer]", _PHONE))
 

@@ -146,17 +146,24 @@ _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"”’)\]]*\s+(?=[\"“”(\[]?[A-Z
 
 def split_sentences(text: str) -> list[str]:
     """Split running text into sentences; keeps abbreviations such as 't.ex.' and times such as '08.00'."""
-    protected = text
-    for i, abbr in enumerate(_ABBREVIATIONS):
-        protected = re.sub(re.escape(abbr), f"\u0000{i}\u0000", protected, flags=re.IGNORECASE)
-    parts = _SENTENCE_END.split(protected)
-    out = []
-    for part in parts:
-        for i, abbr in enumerate(_ABBREVIATIONS):
-            part = part.replace(f"\u0000{i}\u0000", abbr)
-        part = part.strip()
+    in_abbreviation: set[int] = set()  # positions of characters that belong to an abbreviation
+    for abbr in _ABBREVIATIONS:
+        for m in re.finditer(re.escape(abbr), text, flags=re.IGNORECASE):
+            if m.start() not in in_abbreviation:
+                in_abbreviation.update(range(m.start(), m.end()))
+    out: list[str] = []
+    start = 0
+    for m in _SENTENCE_END.finditer(text):
+        cut_at, resume = m.start(), m.end()
+        if m.start() - 1 in in_abbreviation and "\n" not in m.group(0):
+            continue  # the period of 't.ex.' ends no sentence
+        part = text[start:cut_at].strip()
         if part:
             out.append(part)
+        start = resume
+    part = text[start:].strip()
+    if part:
+        out.append(part)
     return out
 
 
