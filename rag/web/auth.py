@@ -17,6 +17,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from rag.web.config import PASSWORD_ENV, WebSettings
@@ -196,7 +197,7 @@ class StaffGuard:
         if not protected or path in (LOGIN_PATH, LOGOUT_PATH):
             await self.app(scope, receive, send)
             return
-        request = Request(scope)
+        request = HTTPConnection(scope)  # a websocket scope too (Request(scope) asserts 'http')
         if self.auth.valid(request.cookies.get(COOKIE)):
             await self.app(scope, receive, send)
             return
