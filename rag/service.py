@@ -14,7 +14,7 @@ from rag.config import Settings
 from rag.embedders.base import Embedder, make_embedder
 from rag.errors import InputError
 from rag.generation.base import Generator, make_generator
-from rag.guard import GuardVerdict, inspect_question
+from rag.guard import GuardVerdict, inspect_question, strip_injections
 from rag.handoff import Handoff, find_handoff
 from rag.privacy import find_personal_data, redact
 from rag.prompting import build_messages, detect_language, render_prompt, say
@@ -348,7 +348,7 @@ class AssistantService:
             return len(q_terms & content_terms(s)) / (len(q_terms) or 1)
 
         best_passage = max(passages, key=lambda p: (score(p.text), -passages.index(p)))
-        sentences = split_sentences(best_passage.text)
+        sentences = split_sentences(strip_injections(best_passage.text))
         ranked = sorted(range(len(sentences)), key=lambda i: (-score(sentences[i]), i))[:2]
         quote = " ".join(sentences[i] for i in sorted(ranked))
         text = f"{say('fallback', prep.language, title=best_passage.title)} ”{quote}” [1]"

@@ -93,7 +93,7 @@ def test_an_injection_inside_a_document_never_reaches_the_model(fake_settings: S
 
 def _bilingual(messages: list[Message]) -> str:
     system = messages[0]["content"]
-    if "översätter frågor till svenska" in system:
+    if "into Swedish" in system:
         if "parking" in messages[-1]["content"]:
             return "Hur får jag parkeringstillstånd för min bil?"
         return "Vilket telefonnummer har kontaktcenter?"

@@ -10,7 +10,7 @@ import pytest
 
 from rag.embedders.base import ProgressFn
 from rag.embedders.fake import HashEmbedder
-from rag.errors import IndexCorruptError, IndexMissingError
+from rag.errors import IndexCorruptError, IndexMissingError, RagError
 from rag.ingest import Ingestor
 from rag.store import current_dir, load_index
 
@@ -97,7 +97,7 @@ def test_a_crash_while_writing_leaves_the_old_index_serving(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr("rag.store.BM25Index.save", boom)
-    with pytest.raises(OSError):
+    with pytest.raises(RagError, match="previous index is unchanged"):
         _ingest(corpus_copy, tmp_path / "emb")
     after = load_index(tmp_path / "emb")
     assert after.path == before.path and len(after.chunks) == len(before.chunks)
