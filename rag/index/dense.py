@@ -13,7 +13,16 @@ from rag.errors import IndexCorruptError
 
 log = logging.getLogger(__name__)
 
-EXACT_MAX_VECTORS = 50_000  # exact inner-product search below this size; HNSW above
+# Index type by corpus size, chosen from the measurements in docs/retrieval.md ("FAISS index type by corpus
+# size", scripts/bench_retrieval.py, 384-d, 2 threads): exact search took p50/p95 17/19 ms at 100k vectors
+# (1.6/2.0 ms at 10k), grows linearly (~40 ms at 200k), is exact, and builds instantly (ingest rebuilds the
+# index on every change). HNSW M=32 answered in about 1 ms but found only 0.57-0.87 of the exact top-10 at
+# 100k (efSearch 32-256; 0.98-0.99 at 10k) and took 12 s to build. So: exact up to 200k vectors, HNSW above,
+# with the deepest search measured (efSearch 256 still costs ~1 ms).
+EXACT_MAX_VECTORS = 200_000
+HNSW_M = 32  # links per node (M=16 recalled less at the same speed)
+HNSW_EF_CONSTRUCTION = 100
+HNSW_EF_SEARCH = 256  # search depth; never below the candidates retrieval asks for
 
 
 class VectorIndex(ABC):
@@ -43,10 +52,10 @@ class FaissIndex(VectorIndex):
             index = faiss.IndexFlatIP(dim)
             kind = "flat-ip"
         else:
-            index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
-            index.hnsw.efConstruction = 80
-            index.hnsw.efSearch = 64
-            kind = "hnsw32"
+            index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+            index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+            index.hnsw.efSearch = HNSW_EF_SEARCH
+            kind = f"hnsw{HNSW_M}"
         if n:
             index.add(vectors)
         return cls(index, kind)
@@ -56,7 +65,14 @@ class FaissIndex(VectorIndex):
         if n == 0 or k <= 0:
             return []
         q = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
-        scores, ids = self._index.search(q, min(k, n))
+        hnsw = getattr(self._index, "hnsw", None)
+        if hnsw is not None and hnsw.efSearch < k:  # HNSW finds at most efSearch good neighbours
+            import faiss
+
+            params = faiss.SearchParametersHNSW(efSearch=k)
+            scores, ids = self._index.search(q, min(k, n), params=params)
+        else:
+            scores, ids = self._index.search(q, min(k, n))
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
     def __len__(self) -> int:
@@ -81,5 +97,8 @@ class FaissIndex(VectorIndex):
             raise IndexCorruptError(
                 str(path), f"FAISS could not read it ({str(exc).splitlines()[0][:120]})"
             ) from exc
-        kind = "hnsw32" if "HNSW" in type(index).__name__ else "flat-ip"
-        return cls(index, kind)
+        hnsw = getattr(index, "hnsw", None)
+        if hnsw is None:
+            return cls(index, "flat-ip")
+        hnsw.efSearch = max(int(hnsw.efSearch), HNSW_EF_SEARCH)  # an index built by an older version
+        return cls(index, f"hnsw{int(hnsw.nb_neighbors(1))}")
