@@ -196,12 +196,19 @@ class AssistantService:
             while len(sentences) - 1 > emitted:  # the last one may still be growing
                 text = self._verify(sentences[emitted], passages, prep, kept, checks)
                 emitted += 1
-                if text:
+                if text and prep.language == "sv":
                     yield AnswerDelta(text)
         for sentence in split_sentences(strip_markers(raw))[emitted:]:
             text = self._verify(sentence, passages, prep, kept, checks)
-            if text:
+            if text and prep.language == "sv":
                 yield AnswerDelta(text)
+        if prep.language != "sv":
+            # Translated only now: the LLM serves one request at a time, and the answer's own stream held it.
+            order = _citation_order(kept)
+            for i, (check, idx) in enumerate(kept):
+                shown = self.translator.from_swedish(check.text, prep.language)
+                kept[i] = (replace(check, text=shown), idx)
+                yield AnswerDelta(f"{shown} [{order[idx]}]")
         t_end = time.perf_counter()
         timings["time_to_first_token"] = ((first_token or t_end) - t_gen) * 1000
         timings["generation"] = (t_end - t_gen) * 1000
@@ -319,12 +326,9 @@ class AssistantService:
         if att.passage_index is None:
             log.info("dropped unsupported sentence: %s", att.check.reason)
             return ""
-        shown = sentence
-        if prep.language != "sv":
-            shown = self.translator.from_swedish(sentence, prep.language)
-        kept.append((replace(att.check, text=shown), att.passage_index))
+        kept.append((att.check, att.passage_index))
         order = _citation_order(kept)
-        return f"{shown} [{order[att.passage_index]}]"
+        return f"{sentence} [{order[att.passage_index]}]"
 
     def _compose(
         self, kept: list[tuple[SentenceCheck, int]], passages: list[Chunk]

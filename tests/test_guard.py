@@ -123,3 +123,24 @@ def test_a_translation_that_changes_a_fact_is_not_shown(fake_index: Settings) ->
     assert answer.text.startswith("Du kan ringa kontaktcenter på telefon 042-10 50 00. [1]")
     refused = service.ask("How do I get a parking permit for my car?")
     assert refused.language == "en" and "Call 042-10 50 00" in refused.text
+
+
+def test_a_long_english_answer_is_translated_after_the_answer_stream_ends(fake_index: Settings) -> None:
+    """The LLM serves one stream at a time; translating while the answer still streams would deadlock."""
+
+    def two_sentences(messages: list[Message]) -> str:
+        if "Translate the Swedish text" in messages[0]["content"]:
+            return (
+                "You can call the contact centre on 042-10 50 00."
+                if "042" in messages[-1]["content"]
+                else ("The contact centre is at Stortorget 17.")
+            )
+        if "into Swedish" in messages[0]["content"]:
+            return "Hur når jag kontaktcenter på telefon eller besök?"
+        return "Du kan ringa kontaktcenter på telefon 042-10 50 00. Kontaktcenter finns på Stortorget 17."
+
+    service, _ = make_service(fake_index, two_sentences)
+    answer = service.ask("How do I reach the contact centre by phone or visit?")
+    assert answer.language == "en" and not answer.refused
+    assert "042-10 50 00" in answer.text and "Stortorget 17" in answer.text
+    assert "You can call the contact centre" in answer.text and "Du kan" not in answer.text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Iterator
 
 from rag.generation.base import Generator, Message
@@ -32,8 +33,19 @@ class ScriptedGenerator(Generator):
         elif script is not None:
             self._script = script
         self.calls: list[list[Message]] = []
+        self._busy = threading.Lock()
 
     def stream(self, messages: list[Message], *, max_tokens: int) -> Iterator[str]:
+        # Like llama.cpp, one context serves one request at a time: a second stream opened while one is
+        # still being read would block forever there, so here it fails loudly.
+        if not self._busy.acquire(blocking=False):
+            raise RuntimeError("ScriptedGenerator: a second stream was opened while one is still running")
+        try:
+            yield from self._stream(messages, max_tokens=max_tokens)
+        finally:
+            self._busy.release()
+
+    def _stream(self, messages: list[Message], *, max_tokens: int) -> Iterator[str]:
         self.calls.append(list(messages))
         if self._replies is not None:
             reply = self._replies[min(len(self.calls), len(self._replies)) - 1]
