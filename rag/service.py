@@ -20,7 +20,7 @@ from rag.privacy import find_personal_data, redact
 from rag.prompting import build_messages, detect_language, render_prompt, say
 from rag.retrieval import HybridRetriever, RetrievalSettings
 from rag.store import IndexData, load_index
-from rag.text import content_terms, split_sentences
+from rag.text import content_terms, extract_facts, split_sentences
 from rag.translation import Translator
 from rag.types import Answer, AnswerDelta, Chunk, Citation, Hit, SentenceCheck, Turn
 
@@ -206,7 +206,8 @@ class AssistantService:
             # Translated only now: the LLM serves one request at a time, and the answer's own stream held it.
             order = _citation_order(kept)
             for i, (check, idx) in enumerate(kept):
-                shown = self.translator.from_swedish(check.text, prep.language)
+                names = frozenset(w for f in extract_facts(passages[idx].text) for w in f.split())
+                shown = self.translator.from_swedish(check.text, prep.language, names)
                 kept[i] = (replace(check, text=shown), idx)
                 yield AnswerDelta(f"{shown} [{order[idx]}]")
         t_end = time.perf_counter()

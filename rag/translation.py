@@ -122,14 +122,21 @@ class Translator:
         gate = " ".join([*extra, *names]) if extra else query
         return query, gate
 
-    def from_swedish(self, sentence: str, language: str) -> str:
-        """The sentence in the asker's language, or the Swedish sentence when the translation changed a fact."""
+    def from_swedish(self, sentence: str, language: str, names: frozenset[str] = frozenset()) -> str:
+        """The sentence in the asker's language, or the Swedish sentence when the translation changed a fact.
+
+        names: proper names of the cited passage, so a sentence-initial name is checked too."""
         name = LANGUAGE_NAMES.get(language, (language, language))[1]
         out = self._run(_FROM_SWEDISH.format(language=name), sentence)
         out = " ".join(out.split())
         if not out:
             return sentence
         facts_sv, facts_out = extract_facts(sentence), extract_facts(out)
+        # The first word of a sentence is not taken as a name by extract_facts, but a capitalised word
+        # the source passage also writes as a name ('Helsingborg') must survive ('Helsinki' must not).
+        first = re.match(r"\W*([A-ZÅÄÖ][\wåäö-]+)", sentence)
+        if first and first.group(1) in names:
+            facts_sv.append(first.group(1))
         lost = [f for f in facts_sv if not fact_in_passage(f, out)]
         added = [f for f in facts_out if not fact_in_passage(f, sentence) and f[:1].isdigit()]
         if lost or added:

@@ -144,3 +144,18 @@ def test_a_long_english_answer_is_translated_after_the_answer_stream_ends(fake_i
     assert answer.language == "en" and not answer.refused
     assert "042-10 50 00" in answer.text and "Stortorget 17" in answer.text
     assert "You can call the contact centre" in answer.text and "Du kan" not in answer.text
+
+
+def test_a_translation_that_changes_a_sentence_initial_name_is_not_shown(fake_index: Settings) -> None:
+    def helsinki(messages: list[Message]) -> str:
+        system = messages[0]["content"]
+        if "into Swedish" in system:
+            return "Var kan jag besöka kontaktcenter?"
+        if "Translate the Swedish text" in system:
+            return "Helsinki contact centre is at Stortorget 17."
+        return "Helsingborg Kontaktcenter finns på Stortorget 17."
+
+    service, _ = make_service(fake_index, helsinki)
+    answer = service.ask("Where can I visit the contact centre?")
+    assert "Helsinki" not in answer.text
+    assert answer.text.startswith("Helsingborg Kontaktcenter finns på Stortorget 17. [1]")
