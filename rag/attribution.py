@@ -53,7 +53,7 @@ class SupportChecker:
         best: tuple[bool, float, int] | None = None
         best_missing: list[str] = []
         for i, p in enumerate(passages):
-            text = f"{p.title}\n{p.text}"
+            text = p.titled_text
             ov = len(terms & content_terms(text)) / len(terms)
             missing = missing_facts(sentence, text, also_known=[question])
             key = (not missing, ov, -i)

@@ -75,7 +75,7 @@ class AnswerCheck:
 def facts_not_in_passages(answer: str, passages: list[Chunk], question: str = "") -> list[str]:
     """Numbers, dates, times, phone numbers, addresses and names of the answer that no passage holds
     (a fact the question itself gives is allowed)."""
-    texts = [f"{p.title}\n{p.text}" for p in passages]
+    texts = [p.titled_text for p in passages]
     missing: list[str] = []
     for fact in extract_facts(strip_markers(answer)):
         known = any(fact_in_passage(fact, t) for t in texts) or (

@@ -72,7 +72,6 @@ TEXTS = {
         "En kommunvägledare på kontaktcenter kan hjälpa dig:",
         "truncated": "Din fråga var mycket lång, så jag har bara läst de första {n} tecknen.",
         "fallback": "Så här står det i {title}:",
-        "read_more": "Läs mer: {titles}.",
         "dated": "Obs: källan [{n}] är från {date}, så uppgiften kan ha ändrats sedan dess.",
         "personal_case": "Jag kan inte ge besked i enskilda ärenden, till exempel om beslut eller belopp – det gör "
         "en handläggare som känner till ditt ärende. Kontaktcenter hjälper dig vidare:",
@@ -87,7 +86,6 @@ TEXTS = {
         "A municipal guide at the contact centre can help you:",
         "truncated": "Your question was very long, so I only read the first {n} characters.",
         "fallback": "This is what {title} says (in Swedish):",
-        "read_more": "Read more: {titles}.",
         "dated": "Note: source [{n}] is from {date}, so this may have changed since.",
         "personal_case": "I can't give decisions or amounts in individual cases – a case officer who knows your "
         "case does that. The contact centre can help you further:",

@@ -25,7 +25,7 @@ import numpy as np
 
 from rag.embedders.base import Embedder
 from rag.index.lexical import BM25Index
-from rag.store import IndexData, lexical_text
+from rag.store import IndexData
 from rag.text import lexical_tokens, stem, topic_words
 from rag.types import Hit, Retrieval
 
@@ -159,7 +159,7 @@ class HybridRetriever:
     def relevance(self, query: str, hits: list[Hit], dense_scores: list[float]) -> tuple[float, str]:
         if not hits:
             return 0.0, "no passages"
-        coverage = max(self.coverage(query, lexical_text(h.chunk)) for h in hits)
+        coverage = max(self.coverage(query, h.chunk.titled_text) for h in hits)
         margin = 0.0
         if len(dense_scores) >= 4:
             arr = np.asarray(dense_scores, dtype=np.float32)

@@ -305,7 +305,7 @@ class AssistantService:
         Every prompt token costs ~10 ms on two cores, so when the best passages hold all of the question's
         topic words, passages holding far fewer of them are left out."""
         top = hits[: self.settings.context_k]
-        cover = [self.retriever.coverage(query, f"{h.chunk.title}\n{h.chunk.text}") for h in top]
+        cover = [self.retriever.coverage(query, h.chunk.titled_text) for h in top]
         best = max(cover, default=0.0)
         if best < 0.8:  # lexical evidence is thin (paraphrase, another language): keep them all
             return [h.chunk for h in top]

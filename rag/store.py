@@ -156,7 +156,7 @@ def write_index(root: Path, manifest: Manifest, chunks: list[Chunk], vectors: np
                 fh.write(json.dumps(c.to_dict(), ensure_ascii=False) + "\n")
         np.save(tmp / "vectors.npy", vectors, allow_pickle=False)
         dense.save(tmp / "dense.faiss")
-        BM25Index([lexical_tokens(lexical_text(c)) for c in chunks]).save(tmp / "lexical.json")
+        BM25Index([lexical_tokens(c.titled_text) for c in chunks]).save(tmp / "lexical.json")
         (tmp / "manifest.json").write_text(json.dumps(manifest.to_dict(), ensure_ascii=False, indent=2))
         for name in FILES:
             _fsync(tmp / name)
@@ -192,11 +192,6 @@ def remove_stale(root: Path) -> None:
                 shutil.rmtree(p, ignore_errors=True)
         elif p.is_symlink() and p.name.startswith(f".{CURRENT}-"):
             p.unlink(missing_ok=True)
-
-
-def lexical_text(chunk: Chunk) -> str:
-    """What the lexical index sees of a chunk: its title (cheap, strong topic evidence) and its text."""
-    return f"{chunk.title}\n{chunk.text}"
 
 
 def _fsync(path: Path) -> None:

@@ -37,6 +37,11 @@ class Chunk:
     date: str | None = None
     url: str | None = None
 
+    @property
+    def titled_text(self) -> str:
+        """Title and text: what the lexical index, the relevance gate and the support check read."""
+        return f"{self.title}\n{self.text}"
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 

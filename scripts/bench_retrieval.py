@@ -60,7 +60,6 @@ from rag.index.dense import FaissIndex  # noqa: E402
 from rag.index.lexical import BM25Index  # noqa: E402
 from rag.ingest import passage_text  # noqa: E402
 from rag.loaders import list_corpus_files, load_document, load_metadata  # noqa: E402
-from rag.store import lexical_text  # noqa: E402
 from rag.text import fold, lexical_tokens, topic_words  # noqa: E402
 from rag.types import Chunk  # noqa: E402
 
@@ -317,7 +316,7 @@ def swequad_task() -> Task:
     return Task(
         "swequad-dev",
         [passage_text(c) for c in chunks],
-        [lexical_text(c) for c in chunks],
+        [c.titled_text for c in chunks],
         [doc_key(c.source) for c in chunks],
         [q.question for q in questions],
         [q.source_ids for q in questions],
@@ -353,7 +352,7 @@ def _offline_service(index: Any) -> Any:
 def devset_task(settings: ChunkerSettings, *, title: bool, queries: tuple[list[str], list[set[str]]]) -> Task:
     chunks = chunk_corpus(ROOT / "corpus", settings)
     dense = [passage_text(c) if title else c.text for c in chunks]
-    lex = [lexical_text(c) if title else c.text for c in chunks]
+    lex = [c.titled_text if title else c.text for c in chunks]
     name = f"dev {settings.chunk_size}/{settings.chunk_overlap}{' +title' if title else ' no-title'}"
     return Task(name, dense, lex, [doc_key(c.source) for c in chunks], queries[0], queries[1])
 
@@ -922,7 +921,7 @@ def render(
         "## Chunk size, overlap and title in the chunk (dev set)",
         "",
         "`+title`: the document title is put before the chunk for the embedder (`passage_text`) and for BM25 "
-        "(`lexical_text`), as ingest does today; `no-title`: the chunk text alone.",
+        "(`Chunk.titled_text`), as ingest does today; `no-title`: the chunk text alone.",
         "",
         "| chunking | chunks | avg chars | variant | nDCG@10 | R@10 | hit@3 | top-3 psg |",
         "|---|---:|---:|---|---:|---:|---:|---:|",
