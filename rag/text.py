@@ -210,7 +210,7 @@ def fact_in_passage(fact: str, passage: str) -> bool:
         # a bare number must occur as a whole number ("600" matches "600" and "6 00" style groups, not "1600")
         numbers = {_digits(m) for m in _NUMBER.findall(passage)} | set(re.findall(r"\d+", passage))
         return digits in numbers
-    return fold(fact) in fold(passage)
+    return " ".join(fold(fact).split()) in " ".join(fold(passage).split())  # a name may wrap across lines
 
 
 def missing_facts(sentence: str, passage: str, *, also_known: Iterable[str] = ()) -> list[str]:

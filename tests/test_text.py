@@ -44,6 +44,7 @@ def test_facts_are_found_and_normalised() -> None:
     assert fact_in_passage("8:00", passage)
     assert not fact_in_passage("9:00", passage)
     assert fact_in_passage("Carina Leffler", passage)
+    assert fact_in_passage("Carina Leffler", "stadsdirektör Carina\nLeffler sa")  # wrapped by the layout
 
 
 def test_a_number_must_occur_whole() -> None:

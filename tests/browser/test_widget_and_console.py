@@ -201,7 +201,11 @@ def test_reindex_from_the_console_picks_up_a_new_document(
         resp = staff.context.request.post(
             live_server + "/api/ask", data={"question": "Vad kostar boendeparkering i zon A?"}
         )
-        assert "parkering-test.txt" in {c["source"] for c in resp.json()["citations"]}
+        data = resp.json()
+        assert "parkering-test.txt" in {c["source"] for c in data["citations"]}, (
+            data["answer"],
+            data["sentences"],
+        )
     finally:
         staff.context.close()
         new_doc.unlink()
