@@ -50,7 +50,7 @@ class Settings:
     context_k: int = 3  # passages given to the LLM
     max_question_chars: int = 1000
     rrf_k: int = 30  # docs/retrieval.md: best fused variant within the 50 ms p95 budget
-    relevance_threshold: float = 0.5  # on Retrieval.confidence; see docs/relevance.md for the calibration
+    relevance_threshold: float = 0.5  # on Retrieval.confidence; trade-off curve in docs/retrieval.md
     support_threshold: float = 0.5  # share of a sentence's content words found in its passage
 
     def __post_init__(self) -> None:

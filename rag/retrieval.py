@@ -3,15 +3,16 @@
 The relevance verdict decides, before any LLM call, whether the corpus can answer at all. It rests on
 evidence that does not depend on where an embedder's cosines happen to sit:
 
-* ``coverage``: the idf-weighted share of the question's topic terms that occur in the best passage.
-  A term the corpus never contains ("bygglov") weighs as much as the rarest known term, so a question
-  about something the documents do not mention scores low however well its other words match.
+* ``coverage``: the idf-weighted share of the question's topic terms that occur in a retrieved passage.
+  A term the corpus never contains weighs by its rarity in Swedish at large: a rare one ("bygglov")
+  as much as the rarest corpus term, so a question about something the documents do not mention scores
+  low however well its other words match; an everyday one ("höll") little.
 * ``dense_margin``: how far the best cosine stands above the median of the top hits, in units of the
   spread of the whole top list; a question that matches one passage clearly stands out, one that
   matches nothing gives a flat list.
 
 confidence = coverage, lifted by a clear dense margin; the threshold (Settings.relevance_threshold)
-is calibrated on the project's own questions (see eval/calibrate.py and docs).
+is calibrated on the dev set (`python -m eval calibrate RUN`; the trade-off curve is in docs/retrieval.md).
 """
 
 from __future__ import annotations
