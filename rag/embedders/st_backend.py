@@ -47,7 +47,9 @@ class SentenceTransformerEmbedder(Embedder):
     @property
     def dim(self) -> int:  # type: ignore[override]
         if self._dim is None:
-            self._dim = int(self._load().get_sentence_embedding_dimension())
+            model = self._load()
+            get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+            self._dim = int(get_dim())
         return self._dim
 
     def _load(self) -> Any:
