@@ -106,6 +106,19 @@ async def read_json(request: Request, limit: int) -> Any:
         ) from None
 
 
+async def read_json_object(request: Request, limit: int, field: str) -> dict[str, Any]:
+    """The request body as a JSON object; anything else is a 400 that names the field to send."""
+    body = await read_json(request, limit)
+    if not isinstance(body, dict):
+        raise ApiError(
+            400,
+            f"Skicka ett JSON-objekt med fältet {field}.",
+            f"the body must be a JSON object, got {type(body).__name__}",
+            "bad_request",
+        )
+    return body
+
+
 def _too_large(limit: int) -> ApiError:
     return ApiError(
         413,
@@ -217,14 +230,7 @@ def make_router(assistant: WebAssistant, *, max_body_bytes: int, corpus_dir: Pat
         "/api/ask", tags=["api"], summary="Ställ en fråga (svar med källor, schemat från `rag ask --json`)"
     )
     async def api_ask(request: Request) -> JSONResponse:
-        body = await read_json(request, max_body_bytes)
-        if not isinstance(body, dict):
-            raise ApiError(
-                400,
-                "Skicka ett JSON-objekt med fältet question.",
-                f"the body must be a JSON object, got {type(body).__name__}",
-                "bad_request",
-            )
+        body = await read_json_object(request, max_body_bytes, "question")
         question = parse_question(body.get("question"))
         history = parse_history(body.get("history"))
         stream = await run_in_threadpool(open_stream, question, history, "api")
@@ -235,9 +241,7 @@ def make_router(assistant: WebAssistant, *, max_body_bytes: int, corpus_dir: Pat
 
     @router.post("/api/feedback", tags=["api"], summary="Återkoppling på ett svar: 👍 (1) eller 👎 (-1)")
     async def api_feedback(request: Request) -> JSONResponse:
-        body = await read_json(request, max_body_bytes)
-        if not isinstance(body, dict):
-            raise ApiError(400, "Skicka ett JSON-objekt.", "the body must be a JSON object", "bad_request")
+        body = await read_json_object(request, max_body_bytes, "answer_id")
         answer_id, rating, comment = body.get("answer_id"), body.get("rating"), body.get("comment", "")
         if not isinstance(answer_id, str) or not answer_id:
             raise _field_error("Fältet answer_id saknas.", "answer_id (from /api/ask) is required")
@@ -297,14 +301,7 @@ def make_router(assistant: WebAssistant, *, max_body_bytes: int, corpus_dir: Pat
 
     @router.post("/v1/chat/completions", tags=["openai"], summary="OpenAI-kompatibel chatt (svar med källor)")
     async def chat_completions(request: Request) -> Response:
-        body = await read_json(request, max_body_bytes)
-        if not isinstance(body, dict):
-            raise ApiError(
-                400,
-                "Skicka ett JSON-objekt med fältet messages.",
-                f"the body must be a JSON object, got {type(body).__name__}",
-                "bad_request",
-            )
+        body = await read_json_object(request, max_body_bytes, "messages")
         messages = body.get("messages")
         if not isinstance(messages, list) or not messages:
             raise _field_error(
