@@ -79,15 +79,36 @@ def test_swefaq_bad_file_names_the_line(tmp_path: Path) -> None:
 def test_swequad_loader_and_corpus(tmp_path: Path) -> None:
     ctx1 = "Rubrik ett\nAvgiften är 100 kr per ansökan."
     ctx2 = "Rubrik två\nTa med ditt pass när du hämtar beslutet."
-    data = {"data": [
-        {"context": ctx1, "question": "Vad kostar det?",
-         "choices": [{"text": "100 kr", "start": ctx1.index("100 kr"), "end": ctx1.index("100 kr") + 6,
-                      "type": "Correct answer"}, {"text": "50 kr", "type": "Distractor"}]},
-        {"context": ctx2, "question": "Vad tar jag med?",
-         "choices": [{"text": "ditt pass", "start": ctx2.index("ditt pass"), "end": ctx2.index("ditt pass") + 9,
-                      "type": "Correct answer"}]},
-        {"context": ctx1, "question": "Per vad?", "choices": [{"text": "x", "type": "Distractor"}]},
-    ]}
+    data = {
+        "data": [
+            {
+                "context": ctx1,
+                "question": "Vad kostar det?",
+                "choices": [
+                    {
+                        "text": "100 kr",
+                        "start": ctx1.index("100 kr"),
+                        "end": ctx1.index("100 kr") + 6,
+                        "type": "Correct answer",
+                    },
+                    {"text": "50 kr", "type": "Distractor"},
+                ],
+            },
+            {
+                "context": ctx2,
+                "question": "Vad tar jag med?",
+                "choices": [
+                    {
+                        "text": "ditt pass",
+                        "start": ctx2.index("ditt pass"),
+                        "end": ctx2.index("ditt pass") + 9,
+                        "type": "Correct answer",
+                    }
+                ],
+            },
+            {"context": ctx1, "question": "Per vad?", "choices": [{"text": "x", "type": "Distractor"}]},
+        ]
+    }
     p = tmp_path / "dev.json"
     p.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     contexts, qs = load_swequad(p)
@@ -102,13 +123,38 @@ def test_swequad_end_to_end_with_fakes(tmp_path: Path, capsys: pytest.CaptureFix
     from eval.__main__ import main
 
     ctx = "Kontakta kontaktcenter\nRing telefon 042-10 50 00 om du har frågor om avgiften på 100 kr."
-    data = {"data": [{"context": ctx, "question": "Hur mycket är avgiften?",
-                      "choices": [{"text": "100 kr", "start": ctx.index("100 kr"), "end": ctx.index("100 kr") + 6,
-                                   "type": "Correct answer"}]}]}
+    data = {
+        "data": [
+            {
+                "context": ctx,
+                "question": "Hur mycket är avgiften?",
+                "choices": [
+                    {
+                        "text": "100 kr",
+                        "start": ctx.index("100 kr"),
+                        "end": ctx.index("100 kr") + 6,
+                        "type": "Correct answer",
+                    }
+                ],
+            }
+        ]
+    }
     p = tmp_path / "mini.json"
     p.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-    rc = main(["swequad", "--file", str(p), "--out", str(tmp_path / "sq"), "--embedder", "fake",
-               "--generator", "scripted", "--quiet"])
+    rc = main(
+        [
+            "swequad",
+            "--file",
+            str(p),
+            "--out",
+            str(tmp_path / "sq"),
+            "--embedder",
+            "fake",
+            "--generator",
+            "scripted",
+            "--quiet",
+        ]
+    )
     assert rc == 0
     out = capsys.readouterr().out
     assert "gold-context recall@1 1.000" in out and "answers containing the gold answer text" in out

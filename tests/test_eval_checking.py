@@ -15,8 +15,11 @@ from tests.conftest import make_service
 
 def test_supported_draft(fake_index: Settings) -> None:
     service, _ = make_service(fake_index)
-    res = check_answer(service, "Vilket telefonnummer har kontaktcenter?",
-                       "Du kan prata med en kommunvägledare på telefon 042-10 50 00.")
+    res = check_answer(
+        service,
+        "Vilket telefonnummer har kontaktcenter?",
+        "Du kan prata med en kommunvägledare på telefon 042-10 50 00.",
+    )
     assert res.ok and res.supported == 1 and not res.facts_not_found
     (v,) = res.verdicts
     assert v.check.supported and v.passage is not None
@@ -28,9 +31,12 @@ def test_supported_draft(fake_index: Settings) -> None:
 
 def test_invented_facts_are_flagged(fake_index: Settings) -> None:
     service, _ = make_service(fake_index)
-    res = check_answer(service, "Vilket telefonnummer har kontaktcenter?",
-                       "Ring kontaktcenter på telefon 040-99 99 99. Besök oss på Stortorget 17 [1]. "
-                       "Kontaktcenter leds av Kalle Anka.")
+    res = check_answer(
+        service,
+        "Vilket telefonnummer har kontaktcenter?",
+        "Ring kontaktcenter på telefon 040-99 99 99. Besök oss på Stortorget 17 [1]. "
+        "Kontaktcenter leds av Kalle Anka.",
+    )
     assert not res.ok
     assert "040-99 99 99" in res.facts_not_found and "Kalle Anka" in res.facts_not_found
     assert "Stortorget 17" not in " ".join(res.facts_not_found)
@@ -51,11 +57,20 @@ def test_facts_given_by_the_question_are_allowed() -> None:
     assert set(facts_not_in_passages("Ärende 2023-1234 är öppet måndag.", [p])) == {"2023", "1234"}
 
 
-def test_cli_check(fake_index: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_check(
+    fake_index: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("RAG_INDEX_DIR", str(fake_index.index_dir))
     monkeypatch.setenv("RAG_EMBEDDER", "fake")
-    rc = main(["check", "--question", "Vilket telefonnummer har kontaktcenter?",
-               "--answer", "Ring 042-10 50 00. Besök oss på Drottninggatan 99."])
+    rc = main(
+        [
+            "check",
+            "--question",
+            "Vilket telefonnummer har kontaktcenter?",
+            "--answer",
+            "Ring 042-10 50 00. Besök oss på Drottninggatan 99.",
+        ]
+    )
     out = capsys.readouterr().out
     assert rc == 1  # not every sentence holds
     assert "OK 1." in out and "NO 2." in out and "best passage:" in out

@@ -29,7 +29,10 @@ def test_full_record_and_unknown_fields_kept(tmp_path: Path) -> None:
         "sources": ["transformationsarena-almedalen.txt"],
         "answerable": True,
         "lang": "sv",
-        "history": [{"role": "user", "content": "telefon?"}, {"role": "assistant", "content": "042-10 50 00"}],
+        "history": [
+            {"role": "user", "content": "telefon?"},
+            {"role": "assistant", "content": "042-10 50 00"},
+        ],
         "difficulty": "hard",
         "tags": ["kontakt"],
     }
@@ -54,7 +57,7 @@ def test_minimal_record_defaults(tmp_path: Path) -> None:
         ('["question"]', "line 2: expected a JSON object"),
         ('{"id": "x"}', 'line 2: "question" must be a non-empty string'),
         ('{"question": "q", "must_contain": "042"}', 'line 2: "must_contain" must be a list'),
-        ('{"question": "q", "must_contain": [[]]}', "line 2: \"must_contain\" has an empty group"),
+        ('{"question": "q", "must_contain": [[]]}', 'line 2: "must_contain" has an empty group'),
         ('{"question": "q", "answerable": "yes"}', 'line 2: "answerable" must be true or false'),
         ('{"question": "q", "sources": "a.txt"}', 'line 2: "sources" must be a list of strings'),
         ('{"question": "q", "history": [{"role": "bot", "content": "x"}]}', 'line 2: every "history" item'),

@@ -68,7 +68,14 @@ def test_cited_segments_split_at_markers() -> None:
 
 
 def _cit(n: int, text: str, source: str = "kontakt.txt", title: str = "Kontakt") -> dict:
-    return {"n": n, "chunk_id": f"{source}#{n}", "doc_id": source[:-4], "source": source, "title": title, "text": text}
+    return {
+        "n": n,
+        "chunk_id": f"{source}#{n}",
+        "doc_id": source[:-4],
+        "source": source,
+        "title": title,
+        "text": text,
+    }
 
 
 def test_citation_support_and_precision_right_citation() -> None:
@@ -82,8 +89,10 @@ def test_citation_support_and_precision_right_citation() -> None:
 def test_citation_support_fails_for_wrong_citation() -> None:
     """The sentence is true, but the passage it cites says something else: must not count as supported."""
     checker = SupportChecker(0.5)
-    cits = [_cit(1, "Prata med en kommunvägledare på telefon 042-10 50 00."),
-            _cit(2, "Cykelverkstaden ligger i källaren vid brandstationen.", "cykel.txt", "Cykel")]
+    cits = [
+        _cit(1, "Prata med en kommunvägledare på telefon 042-10 50 00."),
+        _cit(2, "Cykelverkstaden ligger i källaren vid brandstationen.", "cykel.txt", "Cykel"),
+    ]
     res = metrics.citation_support("Ring en kommunvägledare på telefon 042-10 50 00. [2]", cits, checker)
     assert (res.sentences, res.supported) == (1, 0)
     assert res.unsupported and "042-10 50 00" in res.unsupported[0]
@@ -94,7 +103,9 @@ def test_citation_support_fails_for_wrong_citation() -> None:
 def test_citation_support_uncited_or_dangling_marker_is_unsupported() -> None:
     checker = SupportChecker(0.5)
     cits = [_cit(1, "Prata med en kommunvägledare på telefon 042-10 50 00.")]
-    res = metrics.citation_support("Ring en kommunvägledare på telefon 042-10 50 00. [4] Stortorget 17 är adressen.", cits, checker)
+    res = metrics.citation_support(
+        "Ring en kommunvägledare på telefon 042-10 50 00. [4] Stortorget 17 är adressen.", cits, checker
+    )
     assert (res.sentences, res.supported) == (2, 0)
 
 
@@ -125,7 +136,9 @@ def test_refusal_outcomes_and_precision_recall() -> None:
 
 
 def test_answer_language_ignores_swedish_quotes() -> None:
-    assert metrics.answer_language("This is what the city says (in Swedish): ”Vi siktar på 2030.” [1]") == "en"
+    assert (
+        metrics.answer_language("This is what the city says (in Swedish): ”Vi siktar på 2030.” [1]") == "en"
+    )
     assert metrics.answer_language("Helsingborg siktar på klimatneutralitet till 2030. [1]") == "sv"
     english_handoff = (
         "I could not find anything about that in the city's documents, so I won't guess. A municipal guide at "
@@ -148,7 +161,9 @@ def test_percentile_and_mean() -> None:
 def test_citation_support_skips_the_services_own_notes() -> None:
     checker = SupportChecker(0.5)
     cits = [_cit(1, "Prata med en kommunvägledare på telefon 042-10 50 00.")]
-    answer = ("Ring en kommunvägledare på telefon 042-10 50 00. [1]\n\n"
-              "Obs: källan [1] är från 2022, så uppgiften kan ha ändrats sedan dess.")
+    answer = (
+        "Ring en kommunvägledare på telefon 042-10 50 00. [1]\n\n"
+        "Obs: källan [1] är från 2022, så uppgiften kan ha ändrats sedan dess."
+    )
     res = metrics.citation_support(answer, cits, checker)
     assert (res.sentences, res.supported) == (1, 1)

@@ -36,8 +36,14 @@ def tiny(tmp_path: Path) -> tuple[Settings, Path]:
     for name, text in DOCS.items():
         (corpus / name).write_text(text, encoding="utf-8")
     settings = Settings.from_env(
-        environ={}, corpus_dir=corpus, index_dir=tmp_path / "index", data_dir=tmp_path / "data",
-        embedder="fake", generator="scripted", top_k=3, context_k=2,
+        environ={},
+        corpus_dir=corpus,
+        index_dir=tmp_path / "index",
+        data_dir=tmp_path / "data",
+        embedder="fake",
+        generator="scripted",
+        top_k=3,
+        context_k=2,
     )
     return settings, corpus
 
@@ -61,19 +67,36 @@ def _questions() -> list[Question]:
 def test_retrieval_metrics_with_keyword_encoder(tiny: tuple[Settings, Path], tmp_path: Path) -> None:
     settings, corpus = tiny
     service = _keyword_service(settings, corpus)
-    run = execute(settings, _questions(), RunConfig("mem", tmp_path / "out", retrieval_only=True),
-                  service=service, progress=False)
+    run = execute(
+        settings,
+        _questions(),
+        RunConfig("mem", tmp_path / "out", retrieval_only=True),
+        service=service,
+        progress=False,
+    )
     by_id = {q.id: s for q, s in run.rows}
     # "cykel" query: a (cos 1, shortest BM25 doc) before b (cos 0.71) before c (cos ~0): ranking a, b, c
     ranked = [p["doc_id"] for p in run.records[0]["result"]["passages"]]
     assert ranked == ["a-cykel", "b-buss", "c-kontakt"]
-    assert by_id["first"].retrieval == {"hit@1": 1.0, "recall@1": 1.0, "hit@3": 1.0, "recall@3": 1.0,
-                                        "hit@5": 1.0, "recall@5": 1.0, "mrr": 1.0, "ndcg@10": 1.0}
+    assert by_id["first"].retrieval == {
+        "hit@1": 1.0,
+        "recall@1": 1.0,
+        "hit@3": 1.0,
+        "recall@3": 1.0,
+        "hit@5": 1.0,
+        "recall@5": 1.0,
+        "mrr": 1.0,
+        "ndcg@10": 1.0,
+    }
     assert by_id["second"].retrieval["hit@1"] == 0.0
     assert by_id["second"].retrieval["mrr"] == pytest.approx(0.5)
     assert by_id["second"].retrieval["ndcg@10"] == pytest.approx(1 / math.log2(3))
-    assert by_id["third"].retrieval["hit@3"] == 1.0 and by_id["third"].retrieval["mrr"] == pytest.approx(1 / 3)
-    assert by_id["third"].context_hit == 0.0 and not by_id["third"].passed  # context_k=2: c never reaches the LLM
+    assert by_id["third"].retrieval["hit@3"] == 1.0 and by_id["third"].retrieval["mrr"] == pytest.approx(
+        1 / 3
+    )
+    assert (
+        by_id["third"].context_hit == 0.0 and not by_id["third"].passed
+    )  # context_k=2: c never reaches the LLM
     assert by_id["both"].retrieval["recall@1"] == 0.5
     assert by_id["both"].retrieval["ndcg@10"] == pytest.approx((1 + 0.5) / (1 + 1 / math.log2(3)))
     # the relevance gate refuses the out-of-scope question with the hand-off from the corpus
@@ -88,8 +111,15 @@ def test_full_run_writes_results_and_reports(tiny: tuple[Settings, Path], tmp_pa
     service = _keyword_service(settings, corpus, script="Du får ta med cykel på bussen om det finns plats.")
     out = tmp_path / "run"
     qs = [
-        Question(id="bus", question="Får jag ta med cykel på bussen?", sources=["b-buss"], must_contain=[["cykel"]]),
-        Question(id="miss", question="Får jag ta med cykel på bussen?", sources=["b-buss"], must_contain=[["tåget"]]),
+        Question(
+            id="bus", question="Får jag ta med cykel på bussen?", sources=["b-buss"], must_contain=[["cykel"]]
+        ),
+        Question(
+            id="miss",
+            question="Får jag ta med cykel på bussen?",
+            sources=["b-buss"],
+            must_contain=[["tåget"]],
+        ),
         Question(id="oos", question="Hur ansöker jag om bygglov?", answerable=False),
     ]
     run = execute(settings, qs, RunConfig("mem", out), service=service, progress=False)
@@ -113,23 +143,46 @@ def test_full_run_writes_results_and_reports(tiny: tuple[Settings, Path], tmp_pa
     assert run.summary == summary
 
 
-def test_cli_run_builds_separate_index_and_compare(tiny: tuple[Settings, Path], tmp_path: Path,
-                                                   monkeypatch: pytest.MonkeyPatch,
-                                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_run_builds_separate_index_and_compare(
+    tiny: tuple[Settings, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     _, corpus = tiny
     live = tmp_path / "live-index"
     monkeypatch.setenv("RAG_INDEX_DIR", str(live))
     qfile = tmp_path / "q.jsonl"
     qfile.write_text(
-        "\n".join(json.dumps(q, ensure_ascii=False) for q in [
-            {"id": "kc", "question": "Vilket telefonnummer har kontaktcenter?", "must_contain": [["042-10 50 00"]],
-             "sources": ["c-kontakt.txt"], "lang": "sv", "reviewer": "ignored"},
-            {"id": "oos", "question": "Hur ansöker jag om bygglov?", "answerable": False},
-        ]) + "\n",
+        "\n".join(
+            json.dumps(q, ensure_ascii=False)
+            for q in [
+                {
+                    "id": "kc",
+                    "question": "Vilket telefonnummer har kontaktcenter?",
+                    "must_contain": [["042-10 50 00"]],
+                    "sources": ["c-kontakt.txt"],
+                    "lang": "sv",
+                    "reviewer": "ignored",
+                },
+                {"id": "oos", "question": "Hur ansöker jag om bygglov?", "answerable": False},
+            ]
+        )
+        + "\n",
         encoding="utf-8",
     )
-    args = ["run", "--questions", str(qfile), "--corpus", str(corpus), "--embedder", "fake",
-            "--generator", "scripted", "--quiet"]
+    args = [
+        "run",
+        "--questions",
+        str(qfile),
+        "--corpus",
+        str(corpus),
+        "--embedder",
+        "fake",
+        "--generator",
+        "scripted",
+        "--quiet",
+    ]
     assert main([*args, "--out", str(tmp_path / "A")]) == 0
     assert main([*args, "--out", str(tmp_path / "B"), "--retrieval-only"]) == 0
     assert (tmp_path / "A" / "index" / "current").exists()
@@ -147,9 +200,14 @@ def test_cli_run_builds_separate_index_and_compare(tiny: tuple[Settings, Path], 
 def test_compare_reports_question_level_changes(tmp_path: Path) -> None:
     def write(run: Path, passed: bool, mrr: float) -> None:
         run.mkdir()
-        (run / "summary.json").write_text(json.dumps({"metrics": {"overall": {"mrr": mrr}}}), encoding="utf-8")
-        rec = {"id": "q1", "gold": {"question": "Fråga?"},
-               "scores": {"passed": passed, "retrieval": {"mrr": mrr}, "refusal_correct": True}}
+        (run / "summary.json").write_text(
+            json.dumps({"metrics": {"overall": {"mrr": mrr}}}), encoding="utf-8"
+        )
+        rec = {
+            "id": "q1",
+            "gold": {"question": "Fråga?"},
+            "scores": {"passed": passed, "retrieval": {"mrr": mrr}, "refusal_correct": True},
+        }
         (run / "results.jsonl").write_text(json.dumps(rec) + "\n", encoding="utf-8")
 
     write(tmp_path / "old", passed=False, mrr=0.5)
@@ -178,7 +236,8 @@ def test_calibrate_sweeps_the_gate(tmp_path: Path) -> None:
     run.mkdir()
     recs = [(True, 0.9), (True, 0.4), (False, 0.2), (False, 0.7)]
     (run / "results.jsonl").write_text(
-        "\n".join(json.dumps({"gold": {"answerable": a}, "result": {"confidence": c}}) for a, c in recs) + "\n",
+        "\n".join(json.dumps({"gold": {"answerable": a}, "result": {"confidence": c}}) for a, c in recs)
+        + "\n",
         encoding="utf-8",
     )
     (run / "summary.json").write_text(json.dumps({"run": {"relevance_threshold": 0.5}}), encoding="utf-8")
@@ -194,7 +253,9 @@ def test_report_rebuilds_from_results(tiny: tuple[Settings, Path], tmp_path: Pat
     settings, corpus = tiny
     service = _keyword_service(settings, corpus)
     out = tmp_path / "r"
-    run = execute(settings, _questions(), RunConfig("mem", out, retrieval_only=True), service=service, progress=False)
+    run = execute(
+        settings, _questions(), RunConfig("mem", out, retrieval_only=True), service=service, progress=False
+    )
     (out / "summary.json").unlink()
     (out / "report.html").unlink()
     lines = (out / "results.jsonl").read_text(encoding="utf-8").splitlines()

@@ -40,7 +40,9 @@ def _q(**kw) -> Question:
     return Question(**base)
 
 
-def _result(answer: str, citations: list[dict], refused: bool = False, passages: list[dict] | None = None) -> dict:
+def _result(
+    answer: str, citations: list[dict], refused: bool = False, passages: list[dict] | None = None
+) -> dict:
     return {
         "answer": answer,
         "refused": refused,
@@ -57,7 +59,9 @@ def _score(q: Question, r: dict):
 
 
 def test_good_answer_passes_every_check() -> None:
-    s = _score(_q(), _result("Ring en kommunvägledare på telefon 042-10 50 00. [1]", [{"n": 1, **KC_PASSAGE}]))
+    s = _score(
+        _q(), _result("Ring en kommunvägledare på telefon 042-10 50 00. [1]", [{"n": 1, **KC_PASSAGE}])
+    )
     assert s.passed, s.failures
     assert s.retrieval["hit@1"] == 1.0 and s.retrieval["mrr"] == 1.0 and s.retrieval["ndcg@10"] == 1.0
     assert s.key_facts == 1.0 and s.citation_precision == 1.0 and s.citation_support == 1.0
@@ -107,7 +111,9 @@ def test_refusing_an_answerable_question_fails() -> None:
 
 
 def test_gold_source_not_retrieved_fails() -> None:
-    s = _score(_q(), _result("Ring telefon 042-10 50 00. [1]", [{"n": 1, **KC_PASSAGE}], passages=[OTHER_PASSAGE]))
+    s = _score(
+        _q(), _result("Ring telefon 042-10 50 00. [1]", [{"n": 1, **KC_PASSAGE}], passages=[OTHER_PASSAGE])
+    )
     assert s.retrieval["hit@3"] == 0.0 and s.context_hit == 0.0
     assert any("no gold source" in f for f in s.failures)
 

@@ -48,7 +48,9 @@ class SentenceTransformerEmbedder(Embedder):
     def dim(self) -> int:  # type: ignore[override]
         if self._dim is None:
             model = self._load()
-            get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+            get_dim = (
+                getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+            )
             self._dim = int(get_dim())
         return self._dim
 
