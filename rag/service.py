@@ -13,6 +13,7 @@ from rag.attribution import SupportChecker, strip_markers
 from rag.config import Settings
 from rag.embedders.base import Embedder, make_embedder
 from rag.errors import InputError
+from rag.evidence import Kind, answers_kind, expected_kind, find_evidence
 from rag.generation.base import Generator, make_generator
 from rag.guard import GuardVerdict, inspect_question, strip_injections
 from rag.handoff import Handoff, find_handoff
@@ -226,12 +227,30 @@ class AssistantService:
             yield answer
             return
 
+        kind = expected_kind(prep.question) or expected_kind(prep.retrieval_query)
         fallback = not kept
         if fallback:
-            text, citations = self._quote_best(prep, passages)
+            text, citations = self._quote_best(prep, passages, kind)
             yield AnswerDelta(text)
         else:
-            text, citations = self._compose(kept, passages)
+            quote = None
+            if not answers_kind([c.text for c, _ in kept], kind, prep.question):
+                quote = find_evidence(prep.retrieval_query, passages, kind)
+            if quote is not None:
+                log.info("the answer lacks the asked %s: quoting the source sentence", kind)
+                check = SentenceCheck(
+                    quote.sentence,
+                    True,
+                    1.0,
+                    passages[quote.passage_index].chunk_id,
+                    [],
+                    f"quoted from the source: no kept sentence held the asked {kind}",
+                )
+                checks.append(check)
+                kept.append((check, quote.passage_index))
+            text, citations = self._compose(kept, passages, prep.language, quoted=quote is not None)
+            if quote is not None:
+                yield AnswerDelta(text.rsplit("\n\n", 1)[-1])
         extra = [say("dated", prep.language, n=c.n, date=c.chunk.date) for c in citations if c.chunk.date]
         if prep.guard.personal_data:
             extra.append(say("personal_data", prep.language))
@@ -332,10 +351,21 @@ class AssistantService:
         return f"{sentence} [{order[att.passage_index]}]"
 
     def _compose(
-        self, kept: list[tuple[SentenceCheck, int]], passages: list[Chunk]
+        self,
+        kept: list[tuple[SentenceCheck, int]],
+        passages: list[Chunk],
+        language: str = "sv",
+        *,
+        quoted: bool = False,
     ) -> tuple[str, list[Citation]]:
+        """The kept sentences with their [n]; with quoted, the last one is a source sentence shown as a quote."""
         order = _citation_order(kept)
-        text = " ".join(f"{check.text} [{order[idx]}]" for check, idx in kept)
+        written = kept[:-1] if quoted else kept
+        text = " ".join(f"{check.text} [{order[idx]}]" for check, idx in written)
+        if quoted:
+            check, idx = kept[-1]
+            lead = say("fallback", language, title=passages[idx].title)
+            text += f"\n\n{lead} ”{check.text}” [{order[idx]}]"
         support: dict[int, list[float]] = {}
         for check, idx in kept:
             support.setdefault(idx, []).append(check.support)
@@ -345,13 +375,21 @@ class AssistantService:
         ]
         return text, citations
 
-    def _quote_best(self, prep: _Prepared, passages: list[Chunk]) -> tuple[str, list[Citation]]:
-        """No generated sentence survived: quote the best passage's most relevant sentences instead."""
+    def _quote_best(
+        self, prep: _Prepared, passages: list[Chunk], kind: Kind | None = None
+    ) -> tuple[str, list[Citation]]:
+        """No generated sentence survived: quote the source sentence that holds the asked kind of fact, or
+        else the best passage's most relevant sentences."""
         q_terms = content_terms(prep.retrieval_query)
 
         def score(s: str) -> float:
             return len(q_terms & content_terms(s)) / (len(q_terms) or 1)
 
+        ev = find_evidence(prep.retrieval_query, passages, kind, min_overlap=0.0) if kind else None
+        if ev is not None:
+            passage = passages[ev.passage_index]
+            text = f"{say('fallback', prep.language, title=passage.title)} ”{ev.sentence}” [1]"
+            return text, [Citation(n=1, chunk=passage, score=ev.overlap)]
         best_passage = max(passages, key=lambda p: (score(p.text), -passages.index(p)))
         sentences = split_sentences(strip_injections(best_passage.text))
         ranked = sorted(range(len(sentences)), key=lambda i: (-score(sentences[i]), i))[:2]

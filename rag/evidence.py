@@ -1,0 +1,170 @@
+"""What kind of fact a question asks for, and the source sentence that holds it.
+
+The 1.5B model often writes a sentence that is true and supported by the passage but does not answer the
+question ("Almedalsveckan var en transformationsarena …" to "i vilken stad var almedalsveckan?"). The
+pipeline knows from the question word what the answer must contain — a time or date for "när", a number for
+"hur många", a name for "vem", a place for "var ligger" — and checks the verified answer for it. When no
+kept sentence holds such a fact, the best source sentence that does is quoted, word for word and cited, so
+the resident gets the fact from the document itself and never from a guess.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from rag.guard import strip_injections
+from rag.text import content_terms, fold, split_sentences
+from rag.types import Chunk
+
+Kind = Literal["when", "count", "who", "where"]
+
+# Question words, tried in order; the first that matches decides. Swedish and English (folded, lower-case).
+_KIND_PATTERNS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
+    (
+        "count",
+        re.compile(
+            r"\b(hur (manga|mycket|gammal|lange|stor|langt|dyr)|vilket (telefon)?nummer|telefonnummer"
+            r"|vad kostar|kostar det|kostnad(en)?|avgift(en)?"
+            r"|how (many|much|old|long)|what number|phone number|cost)\b"
+        ),
+    ),
+    (
+        "when",
+        re.compile(
+            r"\b(nar|vilket ar|vilken (dag|tid|manad|vecka|datum)|vilka tider|fran vilken tid|till vilket ar"
+            r"|oppettider|oppetider|oppet|when|what time|which year|opening hours)\b"
+        ),
+    ),
+    ("who", re.compile(r"\b(vem|vems|vilka personer|vilka (satt|medverkade|pratade|talade)|who)\b")),
+    (
+        "where",
+        re.compile(
+            r"\b(vart? (ligger|finns)|vilken (stad|adress|ort|gata)|adress(en)?|where is|where are|address)\b"
+        ),
+    ),
+)
+
+_NUMBER_WORDS = frozenset(
+    fold(w)
+    for w in """
+    två tre fyra fem sex sju åtta nio tio elva tolv tretton fjorton femton sexton sjutton arton nitton
+    tjugo trettio fyrtio femtio sextio sjuttio åttio nittio hundra tusen miljon miljoner halv halvtimme
+    one two three four five six seven eight nine ten eleven twelve twenty hundred thousand
+    """.split()  # noqa: SIM905 - a word list reads better as text
+)
+_WHEN_WORDS = frozenset(
+    fold(w)
+    for w in """
+    januari februari mars april maj juni juli augusti september oktober november december
+    måndag tisdag onsdag torsdag fredag lördag söndag måndagar tisdagar onsdagar torsdagar fredagar lördagar
+    söndagar vardagar helgdagar kväll kvällen morgon morgonen förmiddag eftermiddag natten
+    """.split()  # noqa: SIM905
+)
+_DIGITS = re.compile(r"\d")
+# "en"/"ett" are articles too: they count as numbers only before a unit ("ett år", "en vecka").
+_ONE_UNIT = re.compile(r"\b(en|ett|one|a)\s+(ar|manad|vecka|dag|timme|kvart|gang|year|month|week|day|hour)\b")
+_CAPITALISED = re.compile(r"\b[A-ZÅÄÖÉ][\wåäöéü-]+")
+# The city's own names answer no "who" or "where" question about it.
+_HOME_NAMES = frozenset({"helsingborg", "helsingborgs", "sverige", "sveriges", "skane", "skanes"})
+_PLACE = re.compile(r"\b(?:i|på|vid|utanför)\s+([A-ZÅÄÖÉ][\wåäöéü-]+)")
+_STREET = re.compile(r"\b\w+(gatan|vägen|väg|torget|torg|väven|plan|gränd|allén|stigen)\s+\d+", re.I)
+
+
+def expected_kind(question: str) -> Kind | None:
+    """The kind of fact the question asks for, or None when its question word does not say ("vad", "hur")."""
+    q = fold(question)
+    for kind, pattern in _KIND_PATTERNS:
+        if pattern.search(q):
+            return kind
+    return None
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[\w-]+", fold(text))
+
+
+def _names(sentence: str) -> set[str]:
+    """Capitalised words; the sentence's first word counts only when another capitalised word follows it."""
+    found = [m for m in _CAPITALISED.finditer(sentence)]
+    out = set()
+    for i, m in enumerate(found):
+        first = not sentence[: m.start()].strip(" \"'“”(–-")
+        if first and not (i + 1 < len(found) and found[i + 1].start() - m.end() <= 1):
+            continue
+        out.add(fold(m.group(0)))
+    return out
+
+
+def holds_kind(sentence: str, kind: Kind, question: str = "") -> bool:
+    """Whether a sentence holds a fact of this kind that the question did not already name."""
+    asked = set(_words(question))
+    words = [w for w in _words(sentence) if w not in asked]
+    rest = " ".join(words)
+    numbers = bool(_DIGITS.search(rest) or _ONE_UNIT.search(rest)) or any(w in _NUMBER_WORDS for w in words)
+    if kind == "count":
+        return numbers
+    if kind == "when":
+        return numbers or any(w in _WHEN_WORDS for w in words)
+    names = {n for n in _names(sentence) if n not in asked and n not in _HOME_NAMES}
+    if kind == "who":
+        return bool(names)
+    # A place: a street address, or a name after a preposition of place ("i Visby", "på Stortorget").
+    placed = {fold(m.group(1)) for m in _PLACE.finditer(sentence)} - asked - _HOME_NAMES
+    return bool(placed) or bool(_STREET.search(sentence))
+
+
+@dataclass(frozen=True)
+class Evidence:
+    sentence: str
+    passage_index: int
+    overlap: float  # share of the question's topic terms the sentence (with its passage title) holds
+
+
+def _sentences(passage: Chunk) -> list[str]:
+    return [" ".join(s.split()) for s in split_sentences(strip_injections(passage.text))]
+
+
+def find_evidence(
+    question: str,
+    passages: Sequence[Chunk],
+    kind: Kind | None,
+    *,
+    min_overlap: float = 0.5,
+    max_chars: int = 300,
+) -> Evidence | None:
+    """The source sentence that best answers the question with a fact of the asked kind.
+
+    A sentence qualifies when it holds such a fact and, together with its passage's title, at least
+    ``min_overlap`` of the question's topic terms; ties go to the earlier (better-ranked) passage."""
+    q_terms = content_terms(question)
+    if not q_terms or not passages:
+        return None
+    best: tuple[float, int, int] | None = None
+    chosen: Evidence | None = None
+    for pi, passage in enumerate(passages):
+        title_terms = content_terms(passage.title)
+        sentences = _sentences(passage)
+        for si, sentence in enumerate(sentences):
+            if len(sentence) > max_chars or (kind is not None and not holds_kind(sentence, kind, question)):
+                continue
+            # A sentence often leans on the one before it ("På plats i Visby …" after "… i Almedalsveckan."):
+            # the previous sentence counts towards the topic, and is quoted too when it supplied words.
+            own = q_terms & content_terms(sentence)
+            prev = sentences[si - 1] if si > 0 and len(sentences[si - 1]) <= max_chars else ""
+            lent = (q_terms & content_terms(prev)) - own
+            if not own and not lent:
+                continue  # the title alone is no evidence that this sentence is on topic
+            overlap = len(own | lent | (q_terms & title_terms)) / len(q_terms)
+            key = (overlap, -pi, -si)
+            if overlap >= min_overlap and (best is None or key > best):
+                text = f"{prev} {sentence}" if lent else sentence
+                best, chosen = key, Evidence(text, pi, overlap)
+    return chosen
+
+
+def answers_kind(sentences: Iterable[str], kind: Kind | None, question: str) -> bool:
+    """Whether any of the given answer sentences holds a fact of the asked kind (True when no kind is asked)."""
+    return kind is None or any(holds_kind(s, kind, question) for s in sentences)

@@ -1,0 +1,108 @@
+"""The asked kind of fact: found in questions, checked in answers, quoted from the source when missing."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.config import Settings
+from rag.evidence import answers_kind, expected_kind, find_evidence, holds_kind
+from rag.types import Chunk
+from tests.conftest import make_service
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("när öppnade nattcafét?", "when"),
+        ("öppetider fredag?", "when"),
+        ("When does the city aim to be climate neutral?", "when"),
+        ("hur många seminarier hölls?", "count"),
+        ("hur länge höll grupperna på?", "count"),
+        ("vilket nummer ringer jag?", "count"),
+        ("vem är innovationsdirektör?", "who"),
+        ("vilka satt i panelen?", "who"),
+        ("var ligger stödboendet?", "where"),
+        ("vart kan jag få hjälp?", None),
+        ("vilka är de tre delarna?", None),
+        ("i vilken stad var veckan", "where"),
+        ("vad är en sip", None),
+        ("kan man chatta med någon?", None),
+    ],
+)
+def test_question_words_say_what_kind_of_fact_is_asked_for(question: str, kind: str | None) -> None:
+    assert expected_kind(question) == kind
+
+
+def test_a_fact_the_question_already_names_does_not_answer_it() -> None:
+    q = "hur många seminarier hade staden 2023?"
+    assert not holds_kind("Staden hade seminarier 2023.", "count", q)
+    assert holds_kind("Staden hade sju seminarier 2023.", "count", q)
+    assert holds_kind("Staden hade 7 seminarier.", "count", q)
+
+
+def test_names_answer_who_but_the_sentence_start_and_the_city_itself_do_not() -> None:
+    q = "vem höll seminariet om klimatet?"
+    assert not holds_kind("Seminariet handlade om klimatet i Helsingborg.", "who", q)
+    assert holds_kind("Lisa Olsson höll seminariet.", "who", q)
+    assert holds_kind("Seminariet leddes av Björklund.", "who", q)
+    assert holds_kind("Stödboendet ligger på Gåsebäcksväven 4.", "where", "var ligger stödboendet?")
+
+
+def test_answers_kind_is_true_when_nothing_specific_is_asked() -> None:
+    assert answers_kind(["Det är en plan."], None, "vad är en sip")
+    assert not answers_kind(["Det är en plan."], "when", "när gäller planen")
+
+
+def _chunk(text: str, title: str = "Nyheter") -> Chunk:
+    return Chunk("d#0-x", "d", "d.txt", title, text, 0, len(text), "x")
+
+
+def test_evidence_is_the_on_topic_sentence_holding_the_asked_fact() -> None:
+    passages = [
+        _chunk("Nattcaféet är en mötesplats. Det finns också frukost på söndagar."),
+        _chunk("Nattcaféet öppnade den 14 januari och har öppet till 20.00. Kaffe bjuds det på."),
+    ]
+    ev = find_evidence("när öppnade nattcaféet", passages, "when")
+    assert ev is not None and ev.passage_index == 1
+    assert ev.sentence.startswith("Nattcaféet öppnade den 14 januari")
+    # off-topic sentences never qualify, however well they match the kind
+    assert find_evidence("när hämtas soporna", passages, "when") is None
+
+
+def test_service_quotes_the_source_when_the_model_misses_the_asked_fact(fake_index: Settings) -> None:
+    # The model's sentence is supported but does not say where: the pipeline adds the source sentence.
+    service, _ = make_service(fake_index, "Du kan besöka kontaktcenter och få hjälp av en kommunvägledare.")
+    answer = service.ask("var ligger kontaktcenter om jag vill besöka er?")
+    assert not answer.refused
+    assert "Stortorget 17" in answer.text and "Så här står det i" in answer.text
+    quoted = [c for c in answer.sentences if c.reason.startswith("quoted from the source")]
+    assert len(quoted) == 1 and "Stortorget 17" in quoted[0].text
+    assert quoted[0].chunk_id in {c.chunk.chunk_id for c in answer.citations}
+
+
+def test_service_adds_nothing_when_the_answer_already_holds_the_fact(fake_index: Settings) -> None:
+    service, _ = make_service(fake_index, "Du hittar kontaktcenter på Stortorget 17 i Helsingborg.")
+    answer = service.ask("var ligger kontaktcenter om jag vill besöka er?")
+    assert answer.text.count("Stortorget 17") == 1 and "Så här står det" not in answer.text
+
+
+def test_a_sentence_leaning_on_the_one_before_is_quoted_with_it() -> None:
+    passages = [
+        _chunk(
+            "Staden var med på politikerveckan. Under Almedalsveckans första dag kom 600 personer. "
+            "På plats i Visby lades grunden för fler partnerskap."
+        )
+    ]
+    ev = find_evidence("i vilken stad var almedalsveckan", passages, "where")
+    assert ev is not None
+    assert ev.sentence == (
+        "Under Almedalsveckans första dag kom 600 personer. På plats i Visby lades grunden för fler partnerskap."
+    )
+
+
+def test_fallback_quotes_the_sentence_with_the_asked_fact(fake_index: Settings) -> None:
+    # Nothing the model wrote is supported: the quote is the source sentence that states the address.
+    service, _ = make_service(fake_index, "Det är lätt att ta sig dit med buss eller cykel.")
+    answer = service.ask("var ligger kontaktcenter om jag vill besöka er?")
+    assert answer.fallback and not answer.refused
+    assert "Stortorget 17" in answer.text and "buss" not in answer.text
