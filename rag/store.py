@@ -33,7 +33,7 @@ from rag.types import Chunk
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the genitive definite '-ans' is stemmed like '-an' (lexical tokens changed)
 CURRENT = "current"
 FILES = ("manifest.json", "chunks.jsonl", "vectors.npy", "dense.faiss", "lexical.json")
 

@@ -63,12 +63,13 @@ def _stemmer() -> Any:
 def stem(word: str) -> str:
     """Swedish Snowball stem of a lower-case word, then folded (stem first: the suffix rules need å/ä/ö).
 
-    Snowball keeps the definite '-an' ('förskolan', 'arenan'); we strip it from longer words so they
-    meet their indefinite forms ('förskola' -> 'förskol').
+    Snowball keeps the definite '-an' ('förskolan', 'arenan'), also under a genitive s ('veckans' ->
+    'veckan'); we strip it from longer words so they meet their indefinite forms ('förskola' -> 'förskol').
     """
     stemmed = _stemmer().stemWord(word)
-    if stemmed == word and len(word) >= 7 and word.endswith("an"):
-        stemmed = word[:-2]
+    definite = stemmed == word or (word.endswith("ans") and stemmed == word[:-1])
+    if definite and len(stemmed) >= 7 and stemmed.endswith("an"):
+        stemmed = stemmed[:-2]
     return fold(stemmed)
 
 

@@ -51,3 +51,11 @@ def test_a_number_must_occur_whole() -> None:
     assert not fact_in_passage("60", "uppskattningsvis 600 personer deltog")
     assert fact_in_passage("600", "uppskattningsvis 600 personer deltog")
     assert missing_facts("Ungefär 700 personer kom.", "uppskattningsvis 600 personer deltog") == ["700"]
+
+
+def test_definite_and_genitive_definite_forms_meet_the_indefinite_one() -> None:
+    from rag.text import stem
+
+    assert stem("almedalsveckans") == stem("almedalsveckan") == stem("almedalsvecka")
+    assert stem("förskolans") == stem("förskolan") == stem("förskola")
+    assert stem("dans") != stem("da")  # short words keep their ending
