@@ -62,6 +62,7 @@ class AssistantService:
         self._index = index
         self._retriever: HybridRetriever | None = None
         self._handoff: Handoff | None = None
+        self._names: frozenset[str] | None = None
         self._lock = threading.Lock()
         self.checker = SupportChecker(settings.support_threshold)
 
@@ -110,12 +111,27 @@ class AssistantService:
             self._handoff = find_handoff(self.index.chunks)
         return self._handoff
 
+    @property
+    def corpus_names(self) -> frozenset[str]:
+        """Words the documents write as proper names somewhere mid-sentence ('Helsingborg', 'Visby'): a
+        translation must keep them even where a sentence starts with one."""
+        if self._names is None:
+            self._names = frozenset(
+                w
+                for c in self.index.chunks
+                for f in extract_facts(c.text)
+                if not f[:1].isdigit()
+                for w in f.split()
+            )
+        return self._names
+
     def reload(self) -> None:
         """Pick up a freshly built index (after ingest); models stay loaded."""
         with self._lock:
             self._index = None
             self._retriever = None
             self._handoff = None
+            self._names = None
 
     # --- answering ---------------------------------------------------------------------------------------
     def ask(self, question: str, history: Sequence[Turn] = (), *, generate: bool = True) -> Answer:
@@ -207,8 +223,7 @@ class AssistantService:
             # Translated only now: the LLM serves one request at a time, and the answer's own stream held it.
             order = _citation_order(kept)
             for i, (check, idx) in enumerate(kept):
-                names = frozenset(w for f in extract_facts(passages[idx].text) for w in f.split())
-                shown = self.translator.from_swedish(check.text, prep.language, names)
+                shown = self.translator.from_swedish(check.text, prep.language, self.corpus_names)
                 kept[i] = (replace(check, text=shown), idx)
                 yield AnswerDelta(f"{shown} [{order[idx]}]")
         t_end = time.perf_counter()

@@ -125,7 +125,7 @@ class Translator:
     def from_swedish(self, sentence: str, language: str, names: frozenset[str] = frozenset()) -> str:
         """The sentence in the asker's language, or the Swedish sentence when the translation changed a fact.
 
-        names: proper names of the cited passage, so a sentence-initial name is checked too."""
+        names: words the documents write as proper names, so a sentence-initial name is checked too."""
         name = LANGUAGE_NAMES.get(language, (language, language))[1]
         out = self._run(_FROM_SWEDISH.format(language=name), sentence)
         out = " ".join(out.split())

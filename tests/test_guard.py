@@ -159,3 +159,24 @@ def test_a_translation_that_changes_a_sentence_initial_name_is_not_shown(fake_in
     answer = service.ask("Where can I visit the contact centre?")
     assert "Helsinki" not in answer.text
     assert answer.text.startswith("Helsingborg Kontaktcenter finns på Stortorget 17. [1]")
+
+
+def test_a_sentence_initial_name_is_checked_against_the_names_of_the_whole_corpus(
+    fake_index: Settings,
+) -> None:
+    # A sentence-initial capitalised word is no name by itself; the cited passage may also only ever start
+    # a line with it. The documents as a whole write "Helsingborg" mid-sentence, so it must survive.
+    from rag.translation import Translator
+
+    service, _ = make_service(fake_index)
+    assert "Helsingborg" in service.corpus_names
+
+    def helsinki(messages: list[Message]) -> str:
+        return "Helsinki aims for climate neutrality by 2030."
+
+    from rag.generation.fake import ScriptedGenerator
+
+    sentence = "Helsingborg siktar på klimatneutralitet till 2030."
+    translator = Translator(ScriptedGenerator(helsinki))
+    assert translator.from_swedish(sentence, "en", frozenset()) != sentence  # unchecked: Helsinki slips by
+    assert translator.from_swedish(sentence, "en", service.corpus_names) == sentence
