@@ -42,7 +42,7 @@ _KIND_PATTERNS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
     (
         "where",
         re.compile(
-            r"\b(vart? (ligger|finns)|vilken (stad|adress|ort|gata)|adress(en)?|where is|where are|address)\b"
+            r"\b(vart? (ligger|finns)|vart? kan (jag|man)|vilken (stad|adress|ort|gata)|adress(en)?|where|address)\b"
         ),
     ),
 )
@@ -55,12 +55,13 @@ _NUMBER_WORDS = frozenset(
     one two three four five six seven eight nine ten eleven twelve twenty hundred thousand
     """.split()  # noqa: SIM905 - a word list reads better as text
 )
-_WHEN_WORDS = frozenset(
+# Words that date or time something, matched as word beginnings ("tisdagen", "lördagsnatten", "kvällen").
+_WHEN_PREFIXES = tuple(
     fold(w)
     for w in """
     januari februari mars april maj juni juli augusti september oktober november december
-    måndag tisdag onsdag torsdag fredag lördag söndag måndagar tisdagar onsdagar torsdagar fredagar lördagar
-    söndagar vardagar helgdagar kväll kvällen morgon morgonen förmiddag eftermiddag natten
+    måndag tisdag onsdag torsdag fredag lördag söndag vardag helgdag kväll morgon förmiddag eftermiddag
+    klockan
     """.split()  # noqa: SIM905
 )
 _DIGITS = re.compile(r"\d")
@@ -106,8 +107,10 @@ def holds_kind(sentence: str, kind: Kind, question: str = "") -> bool:
     numbers = bool(_DIGITS.search(rest) or _ONE_UNIT.search(rest)) or any(w in _NUMBER_WORDS for w in words)
     if kind == "count":
         return numbers
-    if kind == "when":
-        return numbers or any(w in _WHEN_WORDS for w in words)
+    if (
+        kind == "when"
+    ):  # a time, date or year is written in digits or names a day or month; "tre nätter" is no time
+        return bool(_DIGITS.search(rest)) or any(w.startswith(_WHEN_PREFIXES) for w in words)
     names = {n for n in _names(sentence) if n not in asked and n not in _HOME_NAMES}
     if kind == "who":
         return bool(names)

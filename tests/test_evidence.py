@@ -22,7 +22,8 @@ from tests.conftest import make_service
         ("vem är innovationsdirektör?", "who"),
         ("vilka satt i panelen?", "who"),
         ("var ligger stödboendet?", "where"),
-        ("vart kan jag få hjälp?", None),
+        ("var kan jag besöka kontaktcenter?", "where"),
+        ("where can I visit the contact centre?", "where"),
         ("vilka är de tre delarna?", None),
         ("i vilken stad var veckan", "where"),
         ("vad är en sip", None),
@@ -38,6 +39,13 @@ def test_a_fact_the_question_already_names_does_not_answer_it() -> None:
     assert not holds_kind("Staden hade seminarier 2023.", "count", q)
     assert holds_kind("Staden hade sju seminarier 2023.", "count", q)
     assert holds_kind("Staden hade 7 seminarier.", "count", q)
+
+
+def test_a_time_is_a_date_clock_time_or_day_not_any_count() -> None:
+    q = "vilka tider hade caféet öppet?"
+    assert not holds_kind("Det hade öppet tre nätter i rad.", "when", q)
+    assert holds_kind("Det hade öppet från 20.00 till 8.30.", "when", q)
+    assert holds_kind("Det hade öppet på tisdagen.", "when", q)
 
 
 def test_names_answer_who_but_the_sentence_start_and_the_city_itself_do_not() -> None:
