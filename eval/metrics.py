@@ -193,7 +193,8 @@ def citation_support(
 ) -> SupportResult:
     """Share of answer sentences supported by a passage they cite (same checker as the service).
 
-    A sentence with no marker, or whose marker points to no citation, is unsupported."""
+    A sentence with no marker, or whose marker points to no citation, is unsupported. Where a cited
+    segment quotes a source, the quotation is what is checked."""
     from rag.text import split_sentences
 
     by_n = {int(c["n"]): chunk_from_dict(c) for c in citations if "n" in c}
@@ -201,6 +202,11 @@ def citation_support(
     unsupported: list[str] = []
     for text, ns in cited_segments(strip_own_notes(answer)):
         passages = [by_n[n] for n in ns if n in by_n]
+        quoted = [q.group(0)[1:-1] for q in _QUOTED.finditer(text)]
+        if (
+            quoted
+        ):  # 'This is what X says: ”…”': the lead is the assistant's own words, the quote is the claim
+            text = " ".join(quoted)
         for sentence in split_sentences(text):
             if not re.search(r"\w", sentence):
                 continue

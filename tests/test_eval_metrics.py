@@ -167,3 +167,13 @@ def test_citation_support_skips_the_services_own_notes() -> None:
     )
     res = metrics.citation_support(answer, cits, checker)
     assert (res.sentences, res.supported) == (1, 1)
+
+
+def test_a_quoted_source_is_checked_without_the_lead_in_another_language() -> None:
+    checker = SupportChecker(0.5)
+    cits = [_cit(1, "Besök oss på Helsingborg Kontaktcenter på Stortorget 17.")]
+    answer = "This is what Kontakt says (in Swedish): ”Besök oss på Helsingborg Kontaktcenter på Stortorget 17.” [1]"
+    res = metrics.citation_support(answer, cits, checker)
+    assert (res.sentences, res.supported) == (1, 1)
+    invented = "This is what Kontakt says (in Swedish): ”Besök oss på Drottninggatan 9.” [1]"
+    assert metrics.citation_support(invented, cits, checker).supported == 0
