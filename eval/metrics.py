@@ -184,6 +184,10 @@ def strip_own_notes(answer: str) -> str:
     return "\n".join(lines)
 
 
+# From the first opening to the last closing mark: a quoted source sentence may itself hold a quotation.
+_OUTER_QUOTE = re.compile(r"[”“\"«](.*)[”\"»]", re.DOTALL)
+
+
 def citation_support(
     answer: str,
     citations: Sequence[Mapping[str, Any]],
@@ -202,12 +206,9 @@ def citation_support(
     unsupported: list[str] = []
     for text, ns in cited_segments(strip_own_notes(answer)):
         passages = [by_n[n] for n in ns if n in by_n]
-        quoted = [q.group(0)[1:-1] for q in _QUOTED.finditer(text)]
-        if (
-            quoted
-        ):  # 'This is what X says: ”…”': the lead is the assistant's own words, the quote is the claim
-            text = " ".join(quoted)
-        for sentence in split_sentences(text):
+        # 'This is what X says: ”…”': the lead is the assistant's own words; the quotation is one claim.
+        quoted = _OUTER_QUOTE.search(text)
+        for sentence in [quoted.group(1)] if quoted else split_sentences(text):
             if not re.search(r"\w", sentence):
                 continue
             total += 1

@@ -175,5 +175,7 @@ def test_a_quoted_source_is_checked_without_the_lead_in_another_language() -> No
     answer = "This is what Kontakt says (in Swedish): ”Besök oss på Helsingborg Kontaktcenter på Stortorget 17.” [1]"
     res = metrics.citation_support(answer, cits, checker)
     assert (res.sentences, res.supported) == (1, 1)
+    nested = "Så här står det i Kontakt: ”Hon sa ”välkommen”. Besök oss på Stortorget 17.” [1]"
+    assert metrics.citation_support(nested, cits, checker).supported == 1
     invented = "This is what Kontakt says (in Swedish): ”Besök oss på Drottninggatan 9.” [1]"
     assert metrics.citation_support(invented, cits, checker).supported == 0
