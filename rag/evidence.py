@@ -89,7 +89,7 @@ def _words(text: str) -> list[str]:
 
 def _names(sentence: str) -> set[str]:
     """Capitalised words; the sentence's first word counts only when another capitalised word follows it."""
-    found = [m for m in _CAPITALISED.finditer(sentence)]
+    found = list(_CAPITALISED.finditer(sentence))
     out = set()
     for i, m in enumerate(found):
         first = not sentence[: m.start()].strip(" \"'“”(–-")
@@ -107,9 +107,8 @@ def holds_kind(sentence: str, kind: Kind, question: str = "") -> bool:
     numbers = bool(_DIGITS.search(rest) or _ONE_UNIT.search(rest)) or any(w in _NUMBER_WORDS for w in words)
     if kind == "count":
         return numbers
-    if (
-        kind == "when"
-    ):  # a time, date or year is written in digits or names a day or month; "tre nätter" is no time
+    if kind == "when":
+        # A time, date or year is written in digits or names a day or month; "tre nätter" is no time.
         return bool(_DIGITS.search(rest)) or any(w.startswith(_WHEN_PREFIXES) for w in words)
     names = {n for n in _names(sentence) if n not in asked and n not in _HOME_NAMES}
     if kind == "who":
@@ -140,8 +139,9 @@ def find_evidence(
 ) -> Evidence | None:
     """The source sentence that best answers the question with a fact of the asked kind.
 
-    A sentence qualifies when it holds such a fact and, together with its passage's title, at least
-    ``min_overlap`` of the question's topic terms; ties go to the earlier (better-ranked) passage."""
+    A sentence qualifies when it holds such a fact and, together with the sentence before it and its
+    passage's title, at least ``min_overlap`` of the question's topic terms; ties go to the earlier
+    (better-ranked) passage."""
     q_terms = content_terms(question)
     if not q_terms or not passages:
         return None
