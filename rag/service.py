@@ -394,7 +394,7 @@ class AssistantService:
         self, prep: _Prepared, passages: list[Chunk], kind: Kind | None = None
     ) -> tuple[str, list[Citation]]:
         """No generated sentence survived: quote the source sentence that holds the asked kind of fact, or
-        else the best passage's most relevant sentences."""
+        else the sentence of the given passages most similar to the question."""
         q_terms = content_terms(prep.retrieval_query)
 
         def score(s: str) -> float:
@@ -405,12 +405,27 @@ class AssistantService:
             passage = passages[ev.passage_index]
             text = f"{say('fallback', prep.language, title=passage.title)} ”{ev.sentence}” [1]"
             return text, [Citation(n=1, chunk=passage, score=ev.overlap)]
-        best_passage = max(passages, key=lambda p: (score(p.text), -passages.index(p)))
-        sentences = split_sentences(strip_injections(best_passage.text))
-        ranked = sorted(range(len(sentences)), key=lambda i: (-score(sentences[i]), i))[:2]
-        quote = " ".join(sentences[i] for i in sorted(ranked))
-        text = f"{say('fallback', prep.language, title=best_passage.title)} ”{quote}” [1]"
-        return text, [Citation(n=1, chunk=best_passage, score=score(quote))]
+        # Word overlap picks the wrong sentence when the question paraphrases the source ("offentligt" for
+        # "allmän handling"): rank the passages' sentences by the embedder's similarity to the question.
+        units = [
+            (p, i, sentences)
+            for p in passages
+            for sentences in [split_sentences(strip_injections(p.text))]
+            for i in range(len(sentences))
+        ]
+        if not units:
+            return say("fallback", prep.language, title=passages[0].title) + " [1]", [
+                Citation(n=1, chunk=passages[0], score=0.0)
+            ]
+        vectors = self.embedder.embed_passages([u[2][u[1]] for u in units])
+        similarity = vectors @ self.embedder.embed_query(prep.retrieval_query)
+        passage, i, sentences = units[int(similarity.argmax())]
+        quote = sentences[i]
+        if (quote.rstrip().endswith("?") or len(quote) < 60) and i + 1 < len(sentences):
+            quote += " " + sentences[i + 1]  # a heading or the FAQ's own question: its answer follows
+        quote = " ".join(quote.split())
+        text = f"{say('fallback', prep.language, title=passage.title)} ”{quote}” [1]"
+        return text, [Citation(n=1, chunk=passage, score=score(quote))]
 
     def _refusal(
         self,

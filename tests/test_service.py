@@ -152,3 +152,23 @@ def test_generate_false_stops_before_the_llm_but_keeps_guards_and_gate(fake_inde
         service.ask("Hur mycket försörjningsstöd får jag?", generate=False).refusal_reason == "personal_case"
     )
     assert gen.calls == []
+
+
+def test_fallback_quote_is_the_sentence_most_similar_to_the_question(fake_settings: Settings) -> None:
+    # Word overlap would pick the first sentence (ärende, kontakta); the embedder knows what is asked.
+    from rag.embedders.fake import KeywordEmbedder
+    from rag.generation.fake import ScriptedGenerator
+    from rag.guard import inspect_question
+    from rag.service import AssistantService, _Prepared
+    from rag.types import Chunk
+
+    text = "Kontakta oss om ditt ärende. Det du skickar till staden blir offentligt och kan läsas av andra."
+    passage = Chunk("k#0-x", "k", "k.txt", "Kontakt", text, 0, len(text), "x")
+    service = AssistantService(
+        fake_settings, embedder=KeywordEmbedder(["offentlig"]), generator=ScriptedGenerator()
+    )
+    q = "blir mitt ärende offentligt om jag kontaktar er?"
+    prep = _Prepared(q, q, None, "sv", [], inspect_question(q))
+    quoted, citations = service._quote_best(prep, [passage])
+    assert "blir offentligt och kan läsas av andra" in quoted and "Kontakta oss" not in quoted
+    assert citations[0].chunk is passage
