@@ -125,7 +125,8 @@ class Evidence:
     overlap: float  # share of the question's topic terms the sentence (with its passage title) holds
 
 
-def _sentences(passage: Chunk) -> list[str]:
+def source_sentences(passage: Chunk) -> list[str]:
+    """A passage's sentences as they may be quoted: planted instructions left out, whitespace tidied."""
     return [" ".join(s.split()) for s in split_sentences(strip_injections(passage.text))]
 
 
@@ -149,7 +150,7 @@ def find_evidence(
     chosen: Evidence | None = None
     for pi, passage in enumerate(passages):
         title_terms = content_terms(passage.title)
-        sentences = _sentences(passage)
+        sentences = source_sentences(passage)
         for si, sentence in enumerate(sentences):
             if len(sentence) > max_chars or (kind is not None and not holds_kind(sentence, kind, question)):
                 continue

@@ -13,9 +13,9 @@ from rag.attribution import SupportChecker, strip_markers
 from rag.config import Settings
 from rag.embedders.base import Embedder, make_embedder
 from rag.errors import InputError
-from rag.evidence import Kind, answers_kind, expected_kind, find_evidence
+from rag.evidence import Kind, answers_kind, expected_kind, find_evidence, source_sentences
 from rag.generation.base import Generator, make_generator
-from rag.guard import GuardVerdict, inspect_question, strip_injections
+from rag.guard import GuardVerdict, inspect_question
 from rag.handoff import Handoff, find_handoff
 from rag.privacy import find_personal_data, redact
 from rag.prompting import build_messages, detect_language, render_prompt, say
@@ -410,7 +410,7 @@ class AssistantService:
         units = [
             (p, i, sentences)
             for p in passages
-            for sentences in [split_sentences(strip_injections(p.text))]
+            for sentences in [source_sentences(p)]
             for i in range(len(sentences))
         ]
         if not units:
@@ -423,7 +423,6 @@ class AssistantService:
         quote = sentences[i]
         if (quote.rstrip().endswith("?") or len(quote) < 60) and i + 1 < len(sentences):
             quote += " " + sentences[i + 1]  # a heading or the FAQ's own question: its answer follows
-        quote = " ".join(quote.split())
         text = f"{say('fallback', prep.language, title=passage.title)} ”{quote}” [1]"
         return text, [Citation(n=1, chunk=passage, score=score(quote))]
 
