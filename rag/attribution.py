@@ -1,18 +1,37 @@
 """Citations attributed in code: each answer sentence is checked against the passages it could come from.
 
-A sentence is *supported* by a passage when (1) enough of its topic words occur in the passage and
+A sentence is *supported* by a passage when (1) enough of its topic words occur in the passage,
 (2) every fact in it (number, date, time, phone number, e-mail, web address, proper name) occurs in
-the passage. The same checker serves the answer pipeline, the staff's "check an answer" tool and the
+the passage and (3) a negation in it ("inte", "ingen", "aldrig") has one in the passage sentence that
+shares the most of its words: negations are stop words, so without (3) "Du får inte X" passes on "Du får X". The same checker serves the answer pipeline, the staff's "check an answer" tool and the
 evaluation's citation-support metric, so all three agree by construction.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rag.text import content_terms, missing_facts, split_sentences
 from rag.types import Chunk, SentenceCheck
+
+_NEGATION = re.compile(
+    r"\b(inte|ej|icke|ingen|inget|inga|aldrig|varken|not|never|nothing|neither)\b", re.IGNORECASE
+)
+
+
+def unbacked_negation(sentence: str, passage: str) -> str | None:
+    """The negation word of a sentence when none of the passage sentences sharing the most of its topic
+    words negates anything (a negation elsewhere in the passage is about something else)."""
+    m = _NEGATION.search(sentence)
+    if m is None:
+        return None
+    terms = content_terms(sentence)
+    shared = [(len(terms & content_terms(s)), s) for s in split_sentences(passage)]
+    most = max((n for n, _ in shared), default=0)
+    near = [s for n, s in shared if n == most and n > 0]
+    return None if any(_NEGATION.search(s) for s in near) else m.group(0)
 
 
 @dataclass(frozen=True)
@@ -62,7 +81,11 @@ class SupportChecker:
         assert best is not None
         facts_ok, ov, idx = best
         supported = facts_ok and ov >= self.threshold
-        if supported:
+        negation = unbacked_negation(sentence, passages[idx].titled_text) if supported else None
+        if negation:
+            supported = False
+            reason = f"it says '{negation}' but the passage negates nothing there"
+        elif supported:
             reason = "supported"
         elif not facts_ok:
             reason = "facts missing from the passage: " + ", ".join(best_missing)
@@ -86,6 +109,4 @@ class SupportChecker:
 
 def strip_markers(text: str) -> str:
     """Remove [n] markers a model or a drafter wrote; citations are attributed again in code."""
-    import re
-
     return re.sub(r"\s*\[\d+(?:,\s*\d+)*\]", "", text)

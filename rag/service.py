@@ -6,8 +6,10 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, replace
+
+import numpy as np
 
 from rag.attribution import SupportChecker, strip_markers
 from rag.config import Settings
@@ -26,6 +28,10 @@ from rag.translation import Translator
 from rag.types import Answer, AnswerDelta, Chunk, Citation, Hit, SentenceCheck, Turn
 
 log = logging.getLogger(__name__)
+
+_SENTENCE_CACHE_SIZE = 50_000
+_MIN_QUOTE_CHARS = 40  # shorter "sentences" are headings or chunk-edge fragments, not worth quoting
+_ALREADY_SAID = 0.6  # share of a source sentence's topic terms that the answer already holds
 
 _DONT_KNOW = re.compile(
     r"\b(det vet jag inte|vet inte|framgår inte|i don'?t know|not in the sources)\b", re.I
@@ -63,6 +69,7 @@ class AssistantService:
         self._retriever: HybridRetriever | None = None
         self._handoff: Handoff | None = None
         self._names: frozenset[str] | None = None
+        self._sentence_cache: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
         self.checker = SupportChecker(settings.support_threshold)
 
@@ -132,6 +139,7 @@ class AssistantService:
             self._retriever = None
             self._handoff = None
             self._names = None
+            self._sentence_cache = {}
 
     # --- answering ---------------------------------------------------------------------------------------
     def ask(self, question: str, history: Sequence[Turn] = (), *, generate: bool = True) -> Answer:
@@ -219,6 +227,7 @@ class AssistantService:
             text = self._verify(sentence, passages, prep, kept, checks)
             if text and prep.language == "sv":
                 yield AnswerDelta(text)
+        written = [check.text for check, _ in kept]  # in Swedish, as verified
         if prep.language != "sv":
             # Translated only now: the LLM serves one request at a time, and the answer's own stream held it.
             order = _citation_order(kept)
@@ -250,19 +259,22 @@ class AssistantService:
         else:
             quote = None
             if not answers_kind([c.text for c, _ in kept], kind, prep.question):
-                quote = find_evidence(prep.retrieval_query, passages, kind)
+                ev = find_evidence(prep.retrieval_query, passages, kind)
+                if ev is not None:
+                    quote = (ev.passage_index, ev.sentence, f"no kept sentence held the asked {kind}")
+            if quote is None:
+                cited = [i for _, i in kept]
+                closer = self._closer_quote(prep.retrieval_query, written, passages, cited)
+                if closer is not None:
+                    quote = (*closer, "it is closer to the question than every written sentence")
             if quote is not None:
-                log.info("the answer lacks the asked %s: quoting the source sentence", kind)
+                index, sentence, why = quote
+                log.info("quoting the source: %s", why)
                 check = SentenceCheck(
-                    quote.sentence,
-                    True,
-                    1.0,
-                    passages[quote.passage_index].chunk_id,
-                    [],
-                    f"quoted from the source: no kept sentence held the asked {kind}",
+                    sentence, True, 1.0, passages[index].chunk_id, [], f"quoted from the source: {why}"
                 )
                 checks.append(check)
-                kept.append((check, quote.passage_index))
+                kept.append((check, index))
             text, citations = self._compose(kept, passages, prep.language, quoted=quote is not None)
             if quote is not None:
                 yield AnswerDelta(text.rsplit("\n\n", 1)[-1])
@@ -390,6 +402,63 @@ class AssistantService:
         ]
         return text, citations
 
+    def _closest_sentence(
+        self, query: str, passages: list[Chunk], only: Collection[int] | None = None
+    ) -> tuple[int, str, float] | None:
+        """The source sentence of the given passages (or of those indexed by only) most similar to the query
+        by the embedder, as (passage index, quotable text, similarity). A heading or a FAQ's own question
+        comes with the sentence after it."""
+        units = [
+            (pi, i, sentences)
+            for pi, p in enumerate(passages)
+            if only is None or pi in only
+            for sentences in [source_sentences(p)]
+            for i in range(len(sentences))
+        ]
+        if not units:
+            return None
+        similarity = self._sentence_vectors([u[2][u[1]] for u in units]) @ self.embedder.embed_query(query)
+        best = int(similarity.argmax())
+        pi, i, sentences = units[best]
+        quote = sentences[i]
+        if not quote.rstrip(" \"'”*)").endswith((".", "!", "…")) and i + 1 < len(sentences):
+            quote += " " + sentences[i + 1]  # a question or a heading: its answer follows
+        return pi, quote, float(similarity[best])
+
+    def _sentence_vectors(self, sentences: list[str]) -> np.ndarray:
+        """Passage-side vectors of sentences, cached: the same passages come back question after question."""
+        cache = self._sentence_cache
+        missing = list(dict.fromkeys(s for s in sentences if s not in cache))
+        if missing:
+            if len(cache) + len(missing) > _SENTENCE_CACHE_SIZE:
+                cache.clear()
+            cache.update(zip(missing, self.embedder.embed_passages(missing), strict=True))
+        return np.stack([cache[s] for s in sentences])
+
+    def _closer_quote(
+        self, query: str, written: list[str], passages: list[Chunk], cited: Collection[int]
+    ) -> tuple[int, str] | None:
+        """A source sentence to quote when it is closer to the question than every sentence the model wrote
+        and says something they do not: the 1.5B model often writes a true, supported sentence beside the
+        point ("Sip är ett sätt att samverka med invånare …" to "vad är en sip?").
+
+        Only documents the answer already cites (by their passages' indexes in cited) are quoted from:
+        another document's sentence may be about something else that merely sounds alike (a night café's
+        Thursday hours beside kontaktcenter's)."""
+        docs = {passages[i].doc_id for i in cited}
+        same_docs = [i for i, p in enumerate(passages) if p.doc_id in docs]
+        closest = self._closest_sentence(query, passages, same_docs)
+        if closest is None or not written:
+            return None
+        pi, quote, similarity = closest
+        if similarity <= float((self._sentence_vectors(written) @ self.embedder.embed_query(query)).max()):
+            return None
+        terms = content_terms(quote)
+        said = set().union(*(content_terms(s) for s in written))
+        if len(quote) < _MIN_QUOTE_CHARS or len(terms & said) >= _ALREADY_SAID * len(terms):
+            return None  # a fragment, or the answer already says it in its own words
+        return pi, quote
+
     def _quote_best(
         self, prep: _Prepared, passages: list[Chunk], kind: Kind | None = None
     ) -> tuple[str, list[Citation]]:
@@ -407,22 +476,13 @@ class AssistantService:
             return text, [Citation(n=1, chunk=passage, score=ev.overlap)]
         # Word overlap picks the wrong sentence when the question paraphrases the source ("offentligt" for
         # "allmän handling"): rank the passages' sentences by the embedder's similarity to the question.
-        units = [
-            (p, i, sentences)
-            for p in passages
-            for sentences in [source_sentences(p)]
-            for i in range(len(sentences))
-        ]
-        if not units:
+        closest = self._closest_sentence(prep.retrieval_query, passages)
+        if closest is None:
             return say("fallback", prep.language, title=passages[0].title) + " [1]", [
                 Citation(n=1, chunk=passages[0], score=0.0)
             ]
-        vectors = self.embedder.embed_passages([u[2][u[1]] for u in units])
-        similarity = vectors @ self.embedder.embed_query(prep.retrieval_query)
-        passage, i, sentences = units[int(similarity.argmax())]
-        quote = sentences[i]
-        if (quote.rstrip().endswith("?") or len(quote) < 60) and i + 1 < len(sentences):
-            quote += " " + sentences[i + 1]  # a heading or the FAQ's own question: its answer follows
+        pi, quote, _ = closest
+        passage = passages[pi]
         text = f"{say('fallback', prep.language, title=passage.title)} ”{quote}” [1]"
         return text, [Citation(n=1, chunk=passage, score=score(quote))]
 

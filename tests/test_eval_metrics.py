@@ -8,6 +8,7 @@ import pytest
 
 from eval import metrics
 from rag.attribution import SupportChecker
+from rag.types import Chunk
 
 
 def test_retrieval_metrics_known_values() -> None:
@@ -179,3 +180,15 @@ def test_a_quoted_source_is_checked_without_the_lead_in_another_language() -> No
     assert metrics.citation_support(nested, cits, checker).supported == 1
     invented = "This is what Kontakt says (in Swedish): ”Besök oss på Drottninggatan 9.” [1]"
     assert metrics.citation_support(invented, cits, checker).supported == 0
+
+
+def test_a_negation_the_passage_lacks_makes_a_sentence_unsupported() -> None:
+    # Negations are stop words, so word overlap alone would accept a flipped claim.
+    checker = SupportChecker(0.5)
+    text = "Det finns frukost för hemlösa varje söndag. Du behöver inte anmäla dig till frukosten."
+    passage = Chunk("d#0-x", "d", "d.txt", "Frukost", text, 0, len(text), "x")
+    flipped = checker.check("Det finns ingen frukost för hemlösa på söndag.", [passage])
+    assert not flipped.check.supported and "ingen" in flipped.check.reason
+    # the negation the passage makes about the same topic backs the sentence
+    assert checker.check("Du behöver inte anmäla dig till frukosten.", [passage]).check.supported
+    assert checker.check("Det finns frukost för hemlösa varje söndag.", [passage]).check.supported

@@ -1,11 +1,16 @@
-"""The asked kind of fact: found in questions, checked in answers, quoted from the source when missing."""
+"""The asked kind of fact and the closest source sentence: quoted from the source when the answer lacks them."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import pytest
 
 from rag.config import Settings
+from rag.embedders.fake import KeywordEmbedder
 from rag.evidence import answers_kind, expected_kind, find_evidence, holds_kind
+from rag.generation.fake import ScriptedGenerator
+from rag.service import AssistantService
 from rag.types import Chunk
 from tests.conftest import make_service
 
@@ -114,3 +119,56 @@ def test_fallback_quotes_the_sentence_with_the_asked_fact(fake_index: Settings) 
     answer = service.ask("var ligger kontaktcenter om jag vill besöka er?")
     assert answer.fallback and not answer.refused
     assert "Stortorget 17" in answer.text and "buss" not in answer.text
+
+
+# --- a source sentence closer to the question than anything the model wrote ------------------------------
+
+SIP_PASSAGE = (
+    "En samordnad individuell plan får myndigheter att samverka kring dig. Mötet hålls ofta på Teams."
+)
+
+
+def _keyword_service(fake_settings: Settings) -> AssistantService:
+    # One-hot keyword vectors: which sentence is closest to the question is known by construction.
+    embedder = KeywordEmbedder(["samordnad", "plan", "teams"])
+    return AssistantService(fake_settings, embedder=embedder, generator=ScriptedGenerator())
+
+
+def test_a_closer_source_sentence_is_quoted_when_the_answer_is_beside_the_point(
+    fake_settings: Settings,
+) -> None:
+    service = _keyword_service(fake_settings)
+    passages = [_chunk("Mer om stöd finns på webben."), _chunk(SIP_PASSAGE)]
+    q, written = "vad är en samordnad plan?", ["En plan görs på Teams med dig."]
+    quote = service._closer_quote(q, written, passages, cited=[1])
+    assert quote == (1, "En samordnad individuell plan får myndigheter att samverka kring dig.")
+    # only documents the answer cites are quoted from
+    other = [_chunk("Mer om stöd finns på webben."), replace(_chunk(SIP_PASSAGE), doc_id="other")]
+    assert service._closer_quote(q, written, other, cited=[0]) is None
+
+
+def test_no_quote_when_the_answer_is_closest_or_already_says_it(fake_settings: Settings) -> None:
+    service = _keyword_service(fake_settings)
+    passages = [_chunk(SIP_PASSAGE)]
+    q = "vad är en samordnad plan?"
+    # the written sentence is as close to the question as any source sentence
+    assert (
+        service._closer_quote(q, ["Det är en samordnad plan för dig och din familj."], passages, [0]) is None
+    )
+    # a closer source sentence whose words the answer already holds adds nothing
+    said = ["Myndigheter samverkar kring dig i en individuell plan på Teams."]
+    assert service._closer_quote(q, said, passages, [0]) is None
+    # a fragment (a heading, a chunk edge) is never quoted
+    fragment = [_chunk("Samordnad plan. Mötet hålls på Teams.")]
+    assert service._closer_quote(q, ["Mötet är på Teams."], fragment, [0]) is None
+
+
+def test_the_closer_quote_is_shown_cited_and_explained_to_staff(fake_index: Settings) -> None:
+    # With the hash fake the address sentence shares "kontaktcenter" with the question and is shorter than
+    # the model's sentence, so it is the closer one: it must come as a cited quote with its reason.
+    service, _ = make_service(fake_index, "Du kan ringa kontaktcenter på telefon 042-10 50 00.")
+    answer = service.ask("Vilket telefonnummer har kontaktcenter?")
+    quoted = [c for c in answer.sentences if c.reason.startswith("quoted from the source: it is closer")]
+    assert len(quoted) == 1
+    assert f"”{quoted[0].text}”" in answer.text.split("\n\n")[1]
+    assert quoted[0].chunk_id in {c.chunk.chunk_id for c in answer.citations}
