@@ -19,7 +19,7 @@ from rag.guard import strip_injections
 from rag.text import content_terms, fold, split_sentences
 from rag.types import Chunk
 
-Kind = Literal["when", "count", "who", "where"]
+Kind = Literal["time", "when", "count", "who", "where"]
 
 # Question words, tried in order; the first that matches decides. Swedish and English (folded, lower-case).
 _KIND_PATTERNS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
@@ -32,13 +32,25 @@ _KIND_PATTERNS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
         ),
     ),
     (
-        "when",
+        "time",  # a clock time, not just a day: "vilka tider" is not answered by "på torsdagen"
         re.compile(
-            r"\b(nar|vilket ar|vilken (dag|tid|manad|vecka|datum)|vilka tider|fran vilken tid|till vilket ar"
-            r"|oppettider|oppetider|oppet|when|what time|which year|opening hours)\b"
+            r"\b(vilka tider|vilken tid|fran vilken tid|hur dags|oppettider(na)?|oppetider|what time"
+            r"|opening hours)\b"
         ),
     ),
-    ("who", re.compile(r"\b(vem|vems|vilka personer|vilka (satt|medverkade|pratade|talade)|who)\b")),
+    (
+        "when",
+        re.compile(
+            r"\b(nar|vilket ar|vilken (dag|manad|vecka|datum)|till vilket ar|oppet|when|which year)\b"
+        ),
+    ),
+    (
+        "who",  # a name: of a person, or of a thing ("vad heter verktyget?")
+        re.compile(
+            r"\b(vem|vems|vilka personer|vilka (satt|medverkade|pratade|talade)|vad heter|who"
+            r"|what is (it|the \w+) called|what is the name)\b"
+        ),
+    ),
     (
         "where",
         re.compile(
@@ -65,6 +77,7 @@ _WHEN_PREFIXES = tuple(
     """.split()  # noqa: SIM905
 )
 _DIGITS = re.compile(r"\d")
+_CLOCK = re.compile(r"\b([01]?\d|2[0-3])[.:][0-5]\d\b|\bkl(ockan|\.)?\s*\d")
 # "en"/"ett" are articles too: they count as numbers only before a unit ("ett år", "en vecka").
 _ONE_UNIT = re.compile(r"\b(en|ett|one|a)\s+(ar|manad|vecka|dag|timme|kvart|gang|year|month|week|day|hour)\b")
 _CAPITALISED = re.compile(r"\b[A-ZÅÄÖÉ][\wåäöéü-]+")
@@ -107,6 +120,8 @@ def holds_kind(sentence: str, kind: Kind, question: str = "") -> bool:
     numbers = bool(_DIGITS.search(rest) or _ONE_UNIT.search(rest)) or any(w in _NUMBER_WORDS for w in words)
     if kind == "count":
         return numbers
+    if kind == "time":  # on the sentence itself: the word split above takes "20.00" apart
+        return any(m.group(0) not in question for m in _CLOCK.finditer(fold(sentence)))
     if kind == "when":
         # A time, date or year is written in digits or names a day or month; "tre nätter" is no time.
         return bool(_DIGITS.search(rest)) or any(w.startswith(_WHEN_PREFIXES) for w in words)

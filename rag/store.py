@@ -33,7 +33,9 @@ from rag.types import Chunk
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 2  # 2: the genitive definite '-ans' is stemmed like '-an' (lexical tokens changed)
+FORMAT_VERSION = (
+    3  # 2: genitive definite '-ans' stemmed like '-an'; 3: 'caféet'/'cafét' -> 'cafe' (tokens changed)
+)
 CURRENT = "current"
 FILES = ("manifest.json", "chunks.jsonl", "vectors.npy", "dense.faiss", "lexical.json")
 

@@ -59,6 +59,9 @@ def _stemmer() -> Any:
     return snowballstemmer.stemmer("swedish")
 
 
+_ACCENTED_DEFINITE = re.compile(r"(.+é)(?:et|t|n|ns|ets|ts|er|erna|ernas)?$")
+
+
 @lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
     """Swedish Snowball stem of a lower-case word, then folded (stem first: the suffix rules need å/ä/ö).
@@ -66,6 +69,9 @@ def stem(word: str) -> str:
     Snowball keeps the definite '-an' ('förskolan', 'arenan'), also under a genitive s ('veckans' ->
     'veckan'); we strip it from longer words so they meet their indefinite forms ('förskola' -> 'förskol').
     """
+    accented = _ACCENTED_DEFINITE.match(word)
+    if accented:  # loanwords on -é ('café', 'idé', 'entré'): Snowball misses 'caféet', 'cafét', 'idén'
+        return fold(accented.group(1))
     stemmed = _stemmer().stemWord(word)
     definite = stemmed == word or (word.endswith("ans") and stemmed == word[:-1])
     if definite and len(stemmed) >= 7 and stemmed.endswith("an"):

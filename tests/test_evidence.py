@@ -19,13 +19,17 @@ from tests.conftest import make_service
     ("question", "kind"),
     [
         ("när öppnade nattcafét?", "when"),
-        ("öppetider fredag?", "when"),
+        ("öppetider fredag?", "time"),
+        ("vilka tider hade det öppet?", "time"),
+        ("What time does the breakfast start?", "time"),
+        ("när har ni öppet på torsdagar?", "when"),
         ("When does the city aim to be climate neutral?", "when"),
         ("hur många seminarier hölls?", "count"),
         ("hur länge höll grupperna på?", "count"),
         ("vilket nummer ringer jag?", "count"),
         ("vem är innovationsdirektör?", "who"),
         ("vilka satt i panelen?", "who"),
+        ("vad heter det digitala verktyget?", "who"),
         ("var ligger stödboendet?", "where"),
         ("var kan jag besöka kontaktcenter?", "where"),
         ("where can I visit the contact centre?", "where"),
@@ -47,10 +51,17 @@ def test_a_fact_the_question_already_names_does_not_answer_it() -> None:
 
 
 def test_a_time_is_a_date_clock_time_or_day_not_any_count() -> None:
-    q = "vilka tider hade caféet öppet?"
+    q = "när hade caféet öppet?"
     assert not holds_kind("Det hade öppet tre nätter i rad.", "when", q)
     assert holds_kind("Det hade öppet från 20.00 till 8.30.", "when", q)
     assert holds_kind("Det hade öppet på tisdagen.", "when", q)
+
+
+def test_asked_times_need_a_clock_time() -> None:
+    q = "vilka tider hade caféet öppet?"
+    assert holds_kind("Det hade öppet från 20.00 till 8.30.", "time", q)
+    assert holds_kind("Frukosten börjar klockan 8 på söndagar.", "time", q)
+    assert not holds_kind("Det öppnade på torsdagen den 14 januari.", "time", q)
 
 
 def test_names_answer_who_but_the_sentence_start_and_the_city_itself_do_not() -> None:

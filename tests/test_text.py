@@ -6,6 +6,7 @@ from rag.text import (
     missing_facts,
     normalize_text,
     split_sentences,
+    stem,
 )
 
 
@@ -25,6 +26,9 @@ def test_lexical_tokens_stem_and_drop_stopwords() -> None:
     toks = lexical_tokens("Hur ansöker jag om förskoleplatser i kommunen?")
     assert "hur" not in toks and "jag" not in toks
     assert lexical_tokens("förskolan") == lexical_tokens("förskola") == lexical_tokens("förskolor")
+    # loanwords on -é: every written form of the definite meets the base word, compounds stay apart
+    assert {stem(w) for w in ["nattcafé", "nattcaféet", "nattcafét", "nattcaféer"]} == {"nattcafe"}
+    assert stem("idén") == stem("idé") and stem("kafébesök") != stem("kafé")
 
 
 def test_sentences_respect_abbreviations_and_times() -> None:
