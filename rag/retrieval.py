@@ -3,10 +3,13 @@
 The relevance verdict decides, before any LLM call, whether the corpus can answer at all. It rests on
 evidence that does not depend on where an embedder's cosines happen to sit:
 
-* ``coverage``: the idf-weighted share of the question's topic terms that occur in a retrieved passage.
-  A term the corpus never contains weighs by its rarity in Swedish at large: a rare one ("bygglov")
-  as much as the rarest corpus term, so a question about something the documents do not mention scores
-  low however well its other words match; an everyday one ("höll") little.
+* ``coverage``: the weighted share of the question's topic terms that occur in a retrieved passage.
+  Every term weighs by how specific it is in Swedish at large (wordfreq): a term the corpus contains
+  weighs its corpus idf times that specificity, so an everyday word that happens to be rare in a small
+  corpus ("öppet", "gamla") cannot carry a question alone; a term the corpus never contains weighs the
+  rarest corpus term's idf times it, so a question about something the documents do not mention
+  ("bygglov", "bibliotek") scores low however well its other words match, while an absent everyday word
+  ("höll") costs little.
 * ``dense_margin``: how far the best cosine stands above the median of the top hits, in units of the
   spread of the whole top list; a question that matches one passage clearly stands out, one that
   matches nothing gives a flat list.
@@ -128,10 +131,11 @@ class HybridRetriever:
     def term_weights(self, query: str) -> dict[str, tuple[float, frozenset[str]]]:
         """Topic terms of the query -> (weight, the index terms that count as that term present).
 
-        A term the index knows weighs its idf in the corpus. A term the index cannot match at all weighs
-        by how rare the word is in Swedish at large (wordfreq): a rare word the documents never use
-        ('bygglov', 'parkeringsbot') weighs as much as the rarest corpus term, so the question does not
-        look answerable; an everyday word that happens to be absent ('höll', 'gammal') weighs little."""
+        Both kinds of term are scaled by the word's specificity in Swedish at large (wordfreq): a term the
+        index knows weighs its corpus idf times it; a term the index cannot match at all weighs the rarest
+        corpus term's idf times it. A rare word the documents never use ('bygglov', 'parkeringsbot') so
+        makes the question look unanswerable, an everyday one ('höll', 'gammal') hardly matters either way.
+        Measured on the dev set: docs/retrieval.md, "The relevance gate"."""
         lex = self.lexical
         n = max(len(lex), 1)
         max_idf = math.log(1.0 + (n + 0.5) / 0.5)
@@ -141,10 +145,12 @@ class HybridRetriever:
             if len(term) < 2 or term in weights:
                 continue
             expansions = lex.expand(term)
+            specificity = word_specificity(word)
             if expansions:
-                weights[term] = (max(float(lex.idf[lex.vocab[e]]) for e in expansions), frozenset(expansions))
+                idf = max(float(lex.idf[lex.vocab[e]]) for e in expansions)
+                weights[term] = (idf * specificity, frozenset(expansions))
             else:
-                weights[term] = (max_idf * unknown_word_weight(word), frozenset())
+                weights[term] = (max_idf * specificity, frozenset())
         return weights
 
     def coverage(self, query: str, text: str) -> float:
@@ -171,9 +177,9 @@ class HybridRetriever:
         return confidence, reason
 
 
-def unknown_word_weight(word: str) -> float:
-    """0.15..1: how much a word the corpus lacks says about the question's topic, from its Swedish Zipf
-    frequency (7 = the commonest words, 3 = rare). Without wordfreq every unknown word weighs fully."""
+def word_specificity(word: str) -> float:
+    """0.15..1: how much a word says about a question's topic, from its Swedish Zipf frequency (7 = the
+    commonest words, 3 = rare). Without wordfreq every word weighs fully."""
     try:
         from wordfreq import zipf_frequency
     except ImportError:  # pragma: no cover - wordfreq is a dependency; keep working without it
