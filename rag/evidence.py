@@ -19,7 +19,7 @@ from rag.guard import strip_injections
 from rag.text import content_terms, fold, split_sentences
 from rag.types import Chunk
 
-Kind = Literal["time", "when", "count", "who", "where"]
+Kind = Literal["when", "count", "who", "where"]
 
 # Question words, tried in order; the first that matches decides. Swedish and English (folded, lower-case).
 _KIND_PATTERNS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
@@ -32,16 +32,10 @@ _KIND_PATTERNS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
         ),
     ),
     (
-        "time",  # a clock time, not just a day: "vilka tider" is not answered by "på torsdagen"
-        re.compile(
-            r"\b(vilka tider|vilken tid|fran vilken tid|hur dags|oppettider(na)?|oppetider|what time"
-            r"|opening hours)\b"
-        ),
-    ),
-    (
         "when",
         re.compile(
-            r"\b(nar|vilket ar|vilken (dag|manad|vecka|datum)|till vilket ar|oppet|when|which year)\b"
+            r"\b(nar|vilket ar|vilken (dag|tid|manad|vecka|datum)|vilka tider|fran vilken tid|till vilket ar"
+            r"|oppettider|oppetider|oppet|when|what time|which year|opening hours)\b"
         ),
     ),
     (
@@ -77,7 +71,6 @@ _WHEN_PREFIXES = tuple(
     """.split()  # noqa: SIM905
 )
 _DIGITS = re.compile(r"\d")
-_CLOCK = re.compile(r"\b([01]?\d|2[0-3])[.:][0-5]\d\b|\bkl(ockan|\.)?\s*\d")
 # "en"/"ett" are articles too: they count as numbers only before a unit ("ett år", "en vecka").
 _ONE_UNIT = re.compile(r"\b(en|ett|one|a)\s+(ar|manad|vecka|dag|timme|kvart|gang|year|month|week|day|hour)\b")
 _CAPITALISED = re.compile(r"\b[A-ZÅÄÖÉ][\wåäöéü-]+")
@@ -120,8 +113,6 @@ def holds_kind(sentence: str, kind: Kind, question: str = "") -> bool:
     numbers = bool(_DIGITS.search(rest) or _ONE_UNIT.search(rest)) or any(w in _NUMBER_WORDS for w in words)
     if kind == "count":
         return numbers
-    if kind == "time":  # on the sentence itself: the word split above takes "20.00" apart
-        return any(m.group(0) not in question for m in _CLOCK.finditer(fold(sentence)))
     if kind == "when":
         # A time, date or year is written in digits or names a day or month; "tre nätter" is no time.
         return bool(_DIGITS.search(rest)) or any(w.startswith(_WHEN_PREFIXES) for w in words)
@@ -145,24 +136,23 @@ def source_sentences(passage: Chunk) -> list[str]:
     return [" ".join(s.split()) for s in split_sentences(strip_injections(passage.text))]
 
 
-def find_evidence(
+def evidence_candidates(
     question: str,
     passages: Sequence[Chunk],
     kind: Kind | None,
     *,
     min_overlap: float = 0.5,
     max_chars: int = 300,
-) -> Evidence | None:
-    """The source sentence that best answers the question with a fact of the asked kind.
+) -> list[Evidence]:
+    """Source sentences that hold a fact of the asked kind and are on topic, best overlap first (ties in
+    passage order, the better-ranked passage first).
 
     A sentence qualifies when it holds such a fact and, together with the sentence before it and its
-    passage's title, at least ``min_overlap`` of the question's topic terms; ties go to the earlier
-    (better-ranked) passage."""
+    passage's title, at least ``min_overlap`` of the question's topic terms."""
     q_terms = content_terms(question)
-    if not q_terms or not passages:
-        return None
-    best: tuple[float, int, int] | None = None
-    chosen: Evidence | None = None
+    if not q_terms:
+        return []
+    found: list[tuple[tuple[float, int, int], Evidence]] = []
     for pi, passage in enumerate(passages):
         title_terms = content_terms(passage.title)
         sentences = source_sentences(passage)
@@ -177,11 +167,24 @@ def find_evidence(
             if not own and not lent:
                 continue  # the title alone is no evidence that this sentence is on topic
             overlap = len(own | lent | (q_terms & title_terms)) / len(q_terms)
-            key = (overlap, -pi, -si)
-            if overlap >= min_overlap and (best is None or key > best):
+            if overlap >= min_overlap:
                 text = f"{prev} {sentence}" if lent else sentence
-                best, chosen = key, Evidence(text, pi, overlap)
-    return chosen
+                found.append(((-overlap, pi, si), Evidence(text, pi, overlap)))
+    return [ev for _, ev in sorted(found, key=lambda f: f[0])]
+
+
+def find_evidence(
+    question: str,
+    passages: Sequence[Chunk],
+    kind: Kind | None,
+    *,
+    min_overlap: float = 0.5,
+    max_chars: int = 300,
+) -> Evidence | None:
+    """The source sentence that best answers the question with a fact of the asked kind (the first of
+    evidence_candidates), or None."""
+    found = evidence_candidates(question, passages, kind, min_overlap=min_overlap, max_chars=max_chars)
+    return found[0] if found else None
 
 
 def answers_kind(sentences: Iterable[str], kind: Kind | None, question: str) -> bool:

@@ -15,7 +15,15 @@ from rag.attribution import SupportChecker, strip_markers
 from rag.config import Settings
 from rag.embedders.base import Embedder, make_embedder
 from rag.errors import InputError
-from rag.evidence import Kind, answers_kind, expected_kind, find_evidence, source_sentences
+from rag.evidence import (
+    Evidence,
+    Kind,
+    answers_kind,
+    evidence_candidates,
+    expected_kind,
+    find_evidence,
+    source_sentences,
+)
 from rag.generation.base import Generator, make_generator
 from rag.guard import GuardVerdict, inspect_question
 from rag.handoff import Handoff, find_handoff
@@ -459,6 +467,17 @@ class AssistantService:
             return None  # a fragment, or the answer already says it in its own words
         return pi, quote
 
+    def _best_evidence(self, query: str, passages: list[Chunk], kind: Kind) -> Evidence | None:
+        """The on-topic sentence holding the asked kind of fact for a fallback quote. Among those sharing
+        the most topic words, the one the embedder finds closest to the question: word overlap often ties
+        ("4 reformgrupper" and "8-12 medlemmar" for "hur många medlemmar hade reformgrupperna?")."""
+        found = evidence_candidates(query, passages, kind, min_overlap=0.0)
+        tied = [ev for ev in found if found and ev.overlap == found[0].overlap]
+        if len(tied) <= 1:
+            return found[0] if found else None
+        similarity = self._sentence_vectors([ev.sentence for ev in tied]) @ self.embedder.embed_query(query)
+        return tied[int(similarity.argmax())]
+
     def _quote_best(
         self, prep: _Prepared, passages: list[Chunk], kind: Kind | None = None
     ) -> tuple[str, list[Citation]]:
@@ -469,7 +488,7 @@ class AssistantService:
         def score(s: str) -> float:
             return len(q_terms & content_terms(s)) / (len(q_terms) or 1)
 
-        ev = find_evidence(prep.retrieval_query, passages, kind, min_overlap=0.0) if kind else None
+        ev = self._best_evidence(prep.retrieval_query, passages, kind) if kind else None
         if ev is not None:
             passage = passages[ev.passage_index]
             text = f"{say('fallback', prep.language, title=passage.title)} ”{ev.sentence}” [1]"

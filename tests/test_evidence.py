@@ -19,9 +19,7 @@ from tests.conftest import make_service
     ("question", "kind"),
     [
         ("när öppnade nattcafét?", "when"),
-        ("öppetider fredag?", "time"),
-        ("vilka tider hade det öppet?", "time"),
-        ("What time does the breakfast start?", "time"),
+        ("öppetider fredag?", "when"),
         ("när har ni öppet på torsdagar?", "when"),
         ("When does the city aim to be climate neutral?", "when"),
         ("hur många seminarier hölls?", "count"),
@@ -55,13 +53,6 @@ def test_a_time_is_a_date_clock_time_or_day_not_any_count() -> None:
     assert not holds_kind("Det hade öppet tre nätter i rad.", "when", q)
     assert holds_kind("Det hade öppet från 20.00 till 8.30.", "when", q)
     assert holds_kind("Det hade öppet på tisdagen.", "when", q)
-
-
-def test_asked_times_need_a_clock_time() -> None:
-    q = "vilka tider hade caféet öppet?"
-    assert holds_kind("Det hade öppet från 20.00 till 8.30.", "time", q)
-    assert holds_kind("Frukosten börjar klockan 8 på söndagar.", "time", q)
-    assert not holds_kind("Det öppnade på torsdagen den 14 januari.", "time", q)
 
 
 def test_names_answer_who_but_the_sentence_start_and_the_city_itself_do_not() -> None:
@@ -183,3 +174,18 @@ def test_the_closer_quote_is_shown_cited_and_explained_to_staff(fake_index: Sett
     assert len(quoted) == 1
     assert f"”{quoted[0].text}”" in answer.text.split("\n\n")[1]
     assert quoted[0].chunk_id in {c.chunk.chunk_id for c in answer.citations}
+
+
+def test_a_tie_in_shared_words_goes_to_the_sentence_closest_to_the_question(fake_settings: Settings) -> None:
+    service = AssistantService(
+        fake_settings, embedder=KeywordEmbedder(["medlemmar"]), generator=ScriptedGenerator()
+    )
+    passages = [
+        _chunk("Staden startade 4 reformgrupper i fjol."),
+        _chunk("Grupperna hade 8-12 medlemmar var."),
+    ]
+    q = "hur många medlemmar hade reformgrupperna?"
+    first = find_evidence(q, passages, "count", min_overlap=0.0)
+    assert first is not None and first.passage_index == 0  # by words alone: a tie, the earlier passage
+    ev = service._best_evidence(q, passages, "count")
+    assert ev is not None and ev.sentence == "Grupperna hade 8-12 medlemmar var."
