@@ -22,16 +22,24 @@ _NEGATION = re.compile(
 
 
 def unbacked_negation(sentence: str, passage: str) -> str | None:
-    """The negation word of a sentence when none of the passage sentences sharing the most of its topic
-    words negates anything (a negation elsewhere in the passage is about something else)."""
-    m = _NEGATION.search(sentence)
-    if m is None:
-        return None
-    terms = content_terms(sentence)
-    shared = [(len(terms & content_terms(s)), s) for s in split_sentences(passage)]
-    most = max((n for n, _ in shared), default=0)
-    near = [s for n, s in shared if n == most and n > 0]
-    return None if any(_NEGATION.search(s) for s in near) else m.group(0)
+    """The first negation word of a sentence that the passage does not back: backed when its clause is
+    written word for word in the passage (a quotation), or when one of the passage sentences sharing the
+    most of the clause's topic words negates too (a negation elsewhere is about something else)."""
+    said = _squash(passage)
+    for part in split_sentences(sentence):
+        m = _NEGATION.search(part)
+        if m is None or _squash(part) in said:
+            continue
+        terms = content_terms(part) or content_terms(sentence)
+        shared = [(len(terms & content_terms(s)), s) for s in split_sentences(passage)]
+        most = max((n for n, _ in shared), default=0)
+        if not any(_NEGATION.search(s) for n, s in shared if n == most and n > 0):
+            return m.group(0)
+    return None
+
+
+def _squash(text: str) -> str:
+    return " ".join(re.sub(r"[^\w\s-]", " ", text.lower()).split())
 
 
 @dataclass(frozen=True)

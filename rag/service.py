@@ -468,10 +468,12 @@ class AssistantService:
         return pi, quote
 
     def _best_evidence(self, query: str, passages: list[Chunk], kind: Kind) -> Evidence | None:
-        """The on-topic sentence holding the asked kind of fact for a fallback quote. Among those sharing
-        the most topic words, the one the embedder finds closest to the question: word overlap often ties
-        ("4 reformgrupper" and "8-12 medlemmar" for "hur många medlemmar hade reformgrupperna?")."""
-        found = evidence_candidates(query, passages, kind, min_overlap=0.0)
+        """The on-topic sentence holding the asked kind of fact for a fallback quote (at least half of the
+        question's topic words, as for the quote beside an answer: with fewer, another document's clock
+        times answered "har ni andra öppettider kring röda dagar?"). Among those sharing the most topic
+        words, the one the embedder finds closest to the question: word overlap often ties ("4
+        reformgrupper" and "8-12 medlemmar" for "hur många medlemmar hade reformgrupperna?")."""
+        found = evidence_candidates(query, passages, kind)
         tied = [ev for ev in found if found and ev.overlap == found[0].overlap]
         if len(tied) <= 1:
             return found[0] if found else None

@@ -192,3 +192,8 @@ def test_a_negation_the_passage_lacks_makes_a_sentence_unsupported() -> None:
     # the negation the passage makes about the same topic backs the sentence
     assert checker.check("Du behöver inte anmäla dig till frukosten.", [passage]).check.supported
     assert checker.check("Det finns frukost för hemlösa varje söndag.", [passage]).check.supported
+    # a quotation written word for word in the passage backs its own negation
+    quoted = "Citatet lyder: ”Ingen kan göra allt men alla kan göra något”. Lisa Olsson, Helsingborgs stad"
+    said = Chunk("d#1-x", "d", "d.txt", "Citat", quoted, 0, len(quoted), "x")
+    claim = "Ingen kan göra allt men alla kan göra något”. Lisa Olsson, Helsingborgs stad"
+    assert checker.check(claim, [said]).check.supported
