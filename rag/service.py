@@ -261,8 +261,10 @@ class AssistantService:
 
         kind = expected_kind(prep.question) or expected_kind(prep.retrieval_query)
         fallback = not kept
+        t_quote = time.perf_counter()
         if fallback:
             text, citations = self._quote_best(prep, passages, kind)
+            timings["quote"] = (time.perf_counter() - t_quote) * 1000
             yield AnswerDelta(text)
         else:
             quote = None
@@ -284,6 +286,7 @@ class AssistantService:
                 checks.append(check)
                 kept.append((check, index))
             text, citations = self._compose(kept, passages, prep.language, quoted=quote is not None)
+            timings["quote"] = (time.perf_counter() - t_quote) * 1000  # choosing one, even when none is added
             if quote is not None:
                 yield AnswerDelta(text.rsplit("\n\n", 1)[-1])
         extra = [say("dated", prep.language, n=c.n, date=c.chunk.date) for c in citations if c.chunk.date]

@@ -174,6 +174,7 @@ def test_the_closer_quote_is_shown_cited_and_explained_to_staff(fake_index: Sett
     assert len(quoted) == 1
     assert f"”{quoted[0].text}”" in answer.text.split("\n\n")[1]
     assert quoted[0].chunk_id in {c.chunk.chunk_id for c in answer.citations}
+    assert answer.timings_ms["quote"] <= answer.timings_ms["total"]  # the step's cost is shown to staff
 
 
 def test_a_tie_in_shared_words_goes_to_the_sentence_closest_to_the_question(fake_settings: Settings) -> None:
