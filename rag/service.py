@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 _SENTENCE_CACHE_SIZE = 50_000
 _MIN_QUOTE_CHARS = 40  # shorter "sentences" are headings or chunk-edge fragments, not worth quoting
-_ALREADY_SAID = 0.6  # share of a source sentence's topic terms that the answer already holds
+_ALREADY_SAID = 0.6  # share of a source sentence's new topic terms (not in the question) the answer holds
 
 _DONT_KNOW = re.compile(
     r"\b(det vet jag inte|vet inte|framgår inte|i don'?t know|not in the sources)\b", re.I
@@ -464,10 +464,14 @@ class AssistantService:
         pi, quote, similarity = closest
         if similarity <= float((self._sentence_vectors(written) @ self.embedder.embed_query(query)).max()):
             return None
-        terms = content_terms(quote)
+        # What the quote adds is what the question did not already name: "Energibranschen … är en viktig
+        # arbetsgivare för fysikerna" shares most words with "Fysikerar är en viktig arbetsgivare för
+        # fysikerna" but not the one that answers.
+        asked = content_terms(query)
+        news = content_terms(quote) - asked
         said = set().union(*(content_terms(s) for s in written))
-        if len(quote) < _MIN_QUOTE_CHARS or len(terms & said) >= _ALREADY_SAID * len(terms):
-            return None  # a fragment, or the answer already says it in its own words
+        if len(quote) < _MIN_QUOTE_CHARS or not news or len(news & said) >= _ALREADY_SAID * len(news):
+            return None  # a fragment, or the answer already says what it adds
         return pi, quote
 
     def _best_evidence(self, query: str, passages: list[Chunk], kind: Kind) -> Evidence | None:

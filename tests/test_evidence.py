@@ -160,6 +160,11 @@ def test_no_quote_when_the_answer_is_closest_or_already_says_it(fake_settings: S
     # a closer source sentence whose words the answer already holds adds nothing
     said = ["Myndigheter samverkar kring dig i en individuell plan på Teams."]
     assert service._closer_quote(q, said, passages, [0]) is None
+    # words the question already holds do not count as said: the answer must hold what the quote adds
+    same_words = ["Teams är en samordnad plan."]
+    assert service._closer_quote(
+        q, same_words, [_chunk("Samordnad plan betyder samordnad individuell plan.")], [0]
+    )
     # a fragment (a heading, a chunk edge) is never quoted
     fragment = [_chunk("Samordnad plan. Mötet hålls på Teams.")]
     assert service._closer_quote(q, ["Mötet är på Teams."], fragment, [0]) is None
