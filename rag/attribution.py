@@ -3,7 +3,8 @@
 A sentence is *supported* by a passage when (1) enough of its topic words occur in the passage,
 (2) every fact in it (number, date, time, phone number, e-mail, web address, proper name) occurs in
 the passage and (3) a negation in it ("inte", "ingen", "aldrig") has one in the passage sentence that
-shares the most of its words: negations are stop words, so without (3) "Du får inte X" passes on "Du får X". The same checker serves the answer pipeline, the staff's "check an answer" tool and the
+shares the most of its words: negations are stop words, so without (3) "Du får inte X" passes on
+"Du får X". The same checker serves the answer pipeline, the staff's "check an answer" tool and the
 evaluation's citation-support metric, so all three agree by construction.
 """
 

@@ -70,6 +70,7 @@ _WHEN_PREFIXES = tuple(
     klockan
     """.split()  # noqa: SIM905
 )
+_MAX_QUOTE_CHARS = 300  # longer "sentences" are lists or run-on text, not a quotable answer
 _DIGITS = re.compile(r"\d")
 # "en"/"ett" are articles too: they count as numbers only before a unit ("ett år", "en vecka").
 _ONE_UNIT = re.compile(r"\b(en|ett|one|a)\s+(ar|manad|vecka|dag|timme|kvart|gang|year|month|week|day|hour)\b")
@@ -142,7 +143,6 @@ def evidence_candidates(
     kind: Kind | None,
     *,
     min_overlap: float = 0.5,
-    max_chars: int = 300,
 ) -> list[Evidence]:
     """Source sentences that hold a fact of the asked kind and are on topic, best overlap first (ties in
     passage order, the better-ranked passage first).
@@ -157,12 +157,14 @@ def evidence_candidates(
         title_terms = content_terms(passage.title)
         sentences = source_sentences(passage)
         for si, sentence in enumerate(sentences):
-            if len(sentence) > max_chars or (kind is not None and not holds_kind(sentence, kind, question)):
+            if len(sentence) > _MAX_QUOTE_CHARS or (
+                kind is not None and not holds_kind(sentence, kind, question)
+            ):
                 continue
             # A sentence often leans on the one before it ("På plats i Visby …" after "… i Almedalsveckan."):
             # the previous sentence counts towards the topic, and is quoted too when it supplied words.
             own = q_terms & content_terms(sentence)
-            prev = sentences[si - 1] if si > 0 and len(sentences[si - 1]) <= max_chars else ""
+            prev = sentences[si - 1] if si > 0 and len(sentences[si - 1]) <= _MAX_QUOTE_CHARS else ""
             lent = (q_terms & content_terms(prev)) - own
             if not own and not lent:
                 continue  # the title alone is no evidence that this sentence is on topic
@@ -174,17 +176,11 @@ def evidence_candidates(
 
 
 def find_evidence(
-    question: str,
-    passages: Sequence[Chunk],
-    kind: Kind | None,
-    *,
-    min_overlap: float = 0.5,
-    max_chars: int = 300,
+    question: str, passages: Sequence[Chunk], kind: Kind | None, *, min_overlap: float = 0.5
 ) -> Evidence | None:
     """The source sentence that best answers the question with a fact of the asked kind (the first of
     evidence_candidates), or None."""
-    found = evidence_candidates(question, passages, kind, min_overlap=min_overlap, max_chars=max_chars)
-    return found[0] if found else None
+    return next(iter(evidence_candidates(question, passages, kind, min_overlap=min_overlap)), None)
 
 
 def answers_kind(sentences: Iterable[str], kind: Kind | None, question: str) -> bool:

@@ -135,7 +135,7 @@ class HybridRetriever:
         index knows weighs its corpus idf times it; a term the index cannot match at all weighs the rarest
         corpus term's idf times it. A rare word the documents never use ('bygglov', 'parkeringsbot') so
         makes the question look unanswerable, an everyday one ('höll', 'gammal') hardly matters either way.
-        Measured on the dev set: docs/retrieval.md, "The relevance gate"."""
+        The trade-off on the dev set: docs/retrieval.md, "Refusal before the LLM"."""
         lex = self.lexical
         n = max(len(lex), 1)
         max_idf = math.log(1.0 + (n + 0.5) / 0.5)

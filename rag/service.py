@@ -414,11 +414,11 @@ class AssistantService:
         return text, citations
 
     def _closest_sentence(
-        self, query: str, passages: list[Chunk], only: Collection[int] | None = None
+        self, qvec: np.ndarray, passages: list[Chunk], only: Collection[int] | None = None
     ) -> tuple[int, str, float] | None:
         """The source sentence of the given passages (or of those indexed by only) most similar to the query
-        by the embedder, as (passage index, quotable text, similarity). A heading or a FAQ's own question
-        comes with the sentence after it."""
+        vector, as (passage index, quotable text, similarity). A heading or a FAQ's own question comes with
+        the sentence after it."""
         units = [
             (pi, i, sentences)
             for pi, p in enumerate(passages)
@@ -428,7 +428,7 @@ class AssistantService:
         ]
         if not units:
             return None
-        similarity = self._sentence_vectors([u[2][u[1]] for u in units]) @ self.embedder.embed_query(query)
+        similarity = self._sentence_vectors([u[2][u[1]] for u in units]) @ qvec
         best = int(similarity.argmax())
         pi, i, sentences = units[best]
         quote = sentences[i]
@@ -456,13 +456,16 @@ class AssistantService:
         Only documents the answer already cites (by their passages' indexes in cited) are quoted from:
         another document's sentence may be about something else that merely sounds alike (a night café's
         Thursday hours beside kontaktcenter's)."""
+        if not written:
+            return None
         docs = {passages[i].doc_id for i in cited}
         same_docs = [i for i, p in enumerate(passages) if p.doc_id in docs]
-        closest = self._closest_sentence(query, passages, same_docs)
-        if closest is None or not written:
+        qvec = self.embedder.embed_query(query)
+        closest = self._closest_sentence(qvec, passages, same_docs)
+        if closest is None:
             return None
         pi, quote, similarity = closest
-        if similarity <= float((self._sentence_vectors(written) @ self.embedder.embed_query(query)).max()):
+        if similarity <= float((self._sentence_vectors(written) @ qvec).max()):
             return None
         # What the quote adds is what the question did not already name: "Energibranschen … är en viktig
         # arbetsgivare för fysikerna" shares most words with "Fysikerar är en viktig arbetsgivare för
@@ -474,18 +477,19 @@ class AssistantService:
             return None  # a fragment, or the answer already says what it adds
         return pi, quote
 
-    def _best_evidence(self, query: str, passages: list[Chunk], kind: Kind) -> Evidence | None:
+    def _best_evidence(
+        self, query: str, qvec: np.ndarray, passages: list[Chunk], kind: Kind
+    ) -> Evidence | None:
         """The on-topic sentence holding the asked kind of fact for a fallback quote (at least half of the
         question's topic words, as for the quote beside an answer: with fewer, another document's clock
         times answered "har ni andra öppettider kring röda dagar?"). Among those sharing the most topic
         words, the one the embedder finds closest to the question: word overlap often ties ("4
         reformgrupper" and "8-12 medlemmar" for "hur många medlemmar hade reformgrupperna?")."""
         found = evidence_candidates(query, passages, kind)
-        tied = [ev for ev in found if found and ev.overlap == found[0].overlap]
+        tied = [ev for ev in found if ev.overlap == found[0].overlap]
         if len(tied) <= 1:
             return found[0] if found else None
-        similarity = self._sentence_vectors([ev.sentence for ev in tied]) @ self.embedder.embed_query(query)
-        return tied[int(similarity.argmax())]
+        return tied[int((self._sentence_vectors([ev.sentence for ev in tied]) @ qvec).argmax())]
 
     def _quote_best(
         self, prep: _Prepared, passages: list[Chunk], kind: Kind | None = None
@@ -497,14 +501,15 @@ class AssistantService:
         def score(s: str) -> float:
             return len(q_terms & content_terms(s)) / (len(q_terms) or 1)
 
-        ev = self._best_evidence(prep.retrieval_query, passages, kind) if kind else None
+        qvec = self.embedder.embed_query(prep.retrieval_query)
+        ev = self._best_evidence(prep.retrieval_query, qvec, passages, kind) if kind else None
         if ev is not None:
             passage = passages[ev.passage_index]
             text = f"{say('fallback', prep.language, title=passage.title)} ”{ev.sentence}” [1]"
             return text, [Citation(n=1, chunk=passage, score=ev.overlap)]
         # Word overlap picks the wrong sentence when the question paraphrases the source ("offentligt" for
         # "allmän handling"): rank the passages' sentences by the embedder's similarity to the question.
-        closest = self._closest_sentence(prep.retrieval_query, passages)
+        closest = self._closest_sentence(qvec, passages)
         if closest is None:
             return say("fallback", prep.language, title=passages[0].title) + " [1]", [
                 Citation(n=1, chunk=passages[0], score=0.0)

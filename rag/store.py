@@ -33,9 +33,8 @@ from rag.types import Chunk
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = (
-    3  # 2: genitive definite '-ans' stemmed like '-an'; 3: 'caféet'/'cafét' -> 'cafe' (tokens changed)
-)
+# 2: genitive definite '-ans' stemmed like '-an'; 3: 'caféet'/'cafét' -> 'cafe' (lexical tokens changed)
+FORMAT_VERSION = 3
 CURRENT = "current"
 FILES = ("manifest.json", "chunks.jsonl", "vectors.npy", "dense.faiss", "lexical.json")
 

@@ -193,5 +193,5 @@ def test_a_tie_in_shared_words_goes_to_the_sentence_closest_to_the_question(fake
     q = "hur många medlemmar hade reformgrupperna?"
     first = find_evidence(q, passages, "count", min_overlap=0.0)
     assert first is not None and first.passage_index == 0  # by words alone: a tie, the earlier passage
-    ev = service._best_evidence(q, passages, "count")
+    ev = service._best_evidence(q, service.embedder.embed_query(q), passages, "count")
     assert ev is not None and ev.sentence == "Grupperna hade 8-12 medlemmar var."
