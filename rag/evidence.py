@@ -70,7 +70,7 @@ _WHEN_PREFIXES = tuple(
     klockan
     """.split()  # noqa: SIM905
 )
-_MAX_QUOTE_CHARS = 300  # longer "sentences" are lists or run-on text, not a quotable answer
+MAX_QUOTE_CHARS = 300  # longer "sentences" are lists or run-on text, not a quotable answer
 _DIGITS = re.compile(r"\d")
 # "en"/"ett" are articles too: they count as numbers only before a unit ("ett år", "en vecka").
 _ONE_UNIT = re.compile(r"\b(en|ett|one|a)\s+(ar|manad|vecka|dag|timme|kvart|gang|year|month|week|day|hour)\b")
@@ -157,14 +157,14 @@ def evidence_candidates(
         title_terms = content_terms(passage.title)
         sentences = source_sentences(passage)
         for si, sentence in enumerate(sentences):
-            if len(sentence) > _MAX_QUOTE_CHARS or (
+            if len(sentence) > MAX_QUOTE_CHARS or (
                 kind is not None and not holds_kind(sentence, kind, question)
             ):
                 continue
             # A sentence often leans on the one before it ("På plats i Visby …" after "… i Almedalsveckan."):
             # the previous sentence counts towards the topic, and is quoted too when it supplied words.
             own = q_terms & content_terms(sentence)
-            prev = sentences[si - 1] if si > 0 and len(sentences[si - 1]) <= _MAX_QUOTE_CHARS else ""
+            prev = sentences[si - 1] if si > 0 and len(sentences[si - 1]) <= MAX_QUOTE_CHARS else ""
             lent = (q_terms & content_terms(prev)) - own
             if not own and not lent:
                 continue  # the title alone is no evidence that this sentence is on topic

@@ -16,6 +16,7 @@ from rag.config import Settings
 from rag.embedders.base import Embedder, make_embedder
 from rag.errors import InputError
 from rag.evidence import (
+    MAX_QUOTE_CHARS,
     Evidence,
     Kind,
     answers_kind,
@@ -31,7 +32,7 @@ from rag.privacy import find_personal_data, redact
 from rag.prompting import build_messages, detect_language, render_prompt, say
 from rag.retrieval import HybridRetriever, RetrievalSettings
 from rag.store import IndexData, load_index
-from rag.text import content_terms, extract_facts, split_sentences
+from rag.text import content_terms, extract_facts, fact_in_passage, split_sentences
 from rag.translation import Translator
 from rag.types import Answer, AnswerDelta, Chunk, Citation, Hit, SentenceCheck, Turn
 
@@ -40,6 +41,10 @@ log = logging.getLogger(__name__)
 _SENTENCE_CACHE_SIZE = 50_000
 _MIN_QUOTE_CHARS = 40  # shorter "sentences" are headings or chunk-edge fragments, not worth quoting
 _ALREADY_SAID = 0.6  # share of a source sentence's new topic terms (not in the question) the answer holds
+_BARE_WORDS = (
+    3  # a written sentence with fewer words besides its facts is a bare fact ("2030", "042-10 50 00")
+)
+_WORD = re.compile(r"[^\W\d_]{2,}")
 
 _DONT_KNOW = re.compile(
     r"\b(det vet jag inte|vet inte|framgår inte|i don'?t know|not in the sources)\b", re.I
@@ -212,6 +217,7 @@ class AssistantService:
             )
             return
         passages = self._context(prep.retrieval_query, hits)
+        spare = [h.chunk for h in hits if h.chunk not in passages]  # retrieved, left out of the prompt
         messages = build_messages(prep.retrieval_query if prep.language != "sv" else prep.question, passages)
         t_gen = time.perf_counter()
         first_token: float | None = None
@@ -227,12 +233,12 @@ class AssistantService:
             raw += piece
             sentences = split_sentences(strip_markers(raw))
             while len(sentences) - 1 > emitted:  # the last one may still be growing
-                text = self._verify(sentences[emitted], passages, prep, kept, checks)
+                text = self._verify(sentences[emitted], passages, spare, prep, kept, checks)
                 emitted += 1
                 if text and prep.language == "sv":
                     yield AnswerDelta(text)
         for sentence in split_sentences(strip_markers(raw))[emitted:]:
-            text = self._verify(sentence, passages, prep, kept, checks)
+            text = self._verify(sentence, passages, spare, prep, kept, checks)
             if text and prep.language == "sv":
                 yield AnswerDelta(text)
         written = [check.text for check, _ in kept]  # in Swedish, as verified
@@ -272,6 +278,10 @@ class AssistantService:
                 ev = find_evidence(prep.retrieval_query, passages, kind)
                 if ev is not None:
                     quote = (ev.passage_index, ev.sentence, f"no kept sentence held the asked {kind}")
+            if quote is None:
+                bare = self._bare_fact_quote(prep.retrieval_query, kept, passages)
+                if bare is not None:
+                    quote = (*bare, "a written sentence was a bare fact, shown here in its source sentence")
             if quote is None:
                 cited = [i for _, i in kept]
                 closer = self._closer_quote(prep.retrieval_query, written, passages, cited)
@@ -372,21 +382,35 @@ class AssistantService:
         self,
         sentence: str,
         passages: list[Chunk],
+        spare: list[Chunk],
         prep: _Prepared,
         kept: list[tuple[SentenceCheck, int]],
         checks: list[SentenceCheck],
     ) -> str:
-        """Check one generated sentence; keep it with its [n] marker when a passage supports it."""
+        """Check one generated sentence; keep it with its [n] marker when a passage supports it.
+
+        A sentence whose facts the prompt's passages lack may still be backed by a retrieved passage that
+        _context left out ("Han blev 69 år." in the chunk after the one about Leif Redestig): that passage
+        moves from spare to passages and is cited like the others. Only a sentence with facts is tried
+        there: more passages would otherwise back loose wording by chance ("Det vet jag inte.")."""
         if any(sentence == c.text for c in checks):  # small models repeat themselves
             return ""
         att = self.checker.check(sentence, passages, question=prep.retrieval_query)
+        index = att.passage_index
+        if index is None and spare and att.check.missing_facts:
+            other = self.checker.check(sentence, spare, question=prep.retrieval_query)
+            if other.passage_index is not None:
+                att = other
+                passages.append(spare.pop(other.passage_index))
+                index = len(passages) - 1
+                log.info("supported by a retrieved passage the prompt left out")
         checks.append(att.check)
-        if att.passage_index is None:
+        if index is None:
             log.info("dropped unsupported sentence: %s", att.check.reason)
             return ""
-        kept.append((att.check, att.passage_index))
+        kept.append((att.check, index))
         order = _citation_order(kept)
-        return f"{sentence} [{order[att.passage_index]}]"
+        return f"{sentence} [{order[index]}]"
 
     def _compose(
         self,
@@ -476,6 +500,34 @@ class AssistantService:
         if len(quote) < _MIN_QUOTE_CHARS or not news or len(news & said) >= _ALREADY_SAID * len(news):
             return None  # a fragment, or the answer already says what it adds
         return pi, quote
+
+    def _bare_fact_quote(
+        self, query: str, kept: list[tuple[SentenceCheck, int]], passages: list[Chunk]
+    ) -> tuple[int, str] | None:
+        """The source sentence around a fact the model wrote bare ("042-10 50 00", "2030"), as (passage
+        index, sentence): a resident needs to hear what the number is, and the 1.5B model often gives a
+        number of the right passage to the wrong question ("2030" to "how much earlier than the rest of
+        Europe?", whose answer shares that sentence). Of the cited passage's sentences holding all the
+        bare sentence's facts, the one the embedder finds closest to the question."""
+        for check, index in kept:
+            facts = extract_facts(check.text)
+            rest = check.text
+            for fact in facts:
+                rest = rest.replace(fact, " ")
+            if not facts or len(_WORD.findall(rest)) >= _BARE_WORDS:
+                continue
+            holding = [
+                s
+                for s in source_sentences(passages[index])
+                if len(s) <= MAX_QUOTE_CHARS
+                and all(fact_in_passage(f, s) for f in facts)
+                and len(_WORD.findall(s)) >= _BARE_WORDS
+            ]
+            if not holding:
+                continue
+            qvec = self.embedder.embed_query(query)
+            return index, holding[int((self._sentence_vectors(holding) @ qvec).argmax())]
+        return None
 
     def _best_evidence(
         self, query: str, qvec: np.ndarray, passages: list[Chunk], kind: Kind

@@ -11,7 +11,7 @@ from rag.embedders.fake import KeywordEmbedder
 from rag.evidence import answers_kind, expected_kind, find_evidence, holds_kind
 from rag.generation.fake import ScriptedGenerator
 from rag.service import AssistantService
-from rag.types import Chunk
+from rag.types import Chunk, SentenceCheck
 from tests.conftest import make_service
 
 
@@ -195,3 +195,41 @@ def test_a_tie_in_shared_words_goes_to_the_sentence_closest_to_the_question(fake
     assert first is not None and first.passage_index == 0  # by words alone: a tie, the earlier passage
     ev = service._best_evidence(q, service.embedder.embed_query(q), passages, "count")
     assert ev is not None and ev.sentence == "Grupperna hade 8-12 medlemmar var."
+
+
+# --- a bare fact is shown in its source sentence --------------------------------------------------------------
+
+
+def test_a_bare_fact_is_paired_with_the_source_sentence_closest_to_the_question(
+    fake_settings: Settings,
+) -> None:
+    service = AssistantService(
+        fake_settings, embedder=KeywordEmbedder(["europa"]), generator=ScriptedGenerator()
+    )
+    passages = [
+        _chunk(
+            "Målbilden gäller fram till 2030 för hela staden. "
+            "Vi siktar på klimatneutralitet redan till 2030, 20 år före resten av Europa."
+        )
+    ]
+    q = "hur mycket tidigare än resten av europa?"
+    bare = SentenceCheck("2030", True, 1.0, "d#0-x", [], "supported")
+    assert service._bare_fact_quote(q, [(bare, 0)], passages) == (
+        0,
+        "Vi siktar på klimatneutralitet redan till 2030, 20 år före resten av Europa.",
+    )
+    # a sentence that says what its fact is needs no source sentence beside it
+    said = SentenceCheck("Staden ska vara klimatneutral 2030.", True, 1.0, "d#0-x", [], "supported")
+    assert service._bare_fact_quote(q, [(said, 0)], passages) is None
+    # nor does a bare word without a fact, or a fact no whole sentence of the passage holds
+    assert service._bare_fact_quote(q, [(replace(bare, text="Ja."), 0)], passages) is None
+    assert service._bare_fact_quote(q, [(replace(bare, text="2040"), 0)], passages) is None
+
+
+def test_the_service_shows_a_bare_phone_number_in_its_source_sentence(fake_index: Settings) -> None:
+    service, _ = make_service(fake_index, "042-10 50 00.")
+    answer = service.ask("vilket nummer ringer jag till kontaktcenter?")
+    quoted = [c for c in answer.sentences if "bare fact" in c.reason]
+    assert len(quoted) == 1 and "042-10 50 00" in quoted[0].text and len(quoted[0].text.split()) >= 3
+    assert f"”{quoted[0].text}”" in answer.text
+    assert quoted[0].chunk_id in {c.chunk.chunk_id for c in answer.citations}

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from rag.config import Settings
 from rag.errors import IndexMissingError
+from rag.text import extract_facts, split_sentences
 from rag.types import Answer, AnswerDelta, Turn
 from tests.conftest import make_service
 
@@ -174,3 +177,30 @@ def test_fallback_quote_is_the_sentence_most_similar_to_the_question(fake_settin
     quoted, citations = service._quote_best(prep, [passage])
     assert "blir offentligt och kan läsas av andra" in quoted and "Kontakta oss" not in quoted
     assert citations[0].chunk is passage
+
+
+def test_a_sentence_backed_by_a_retrieved_passage_left_out_of_the_prompt_is_kept(
+    fake_index: Settings,
+) -> None:
+    # With one passage in the prompt, a sentence of a lower hit whose facts that passage lacks is kept all
+    # the same, and cited, because retrieval found the passage that backs it.
+    settings = replace(fake_index, context_k=1)
+    question = "vilket nummer ringer jag till kontaktcenter?"
+    probe, _ = make_service(settings)
+    hits = probe.retriever.search(question).hits
+    checker = probe.checker
+    sentence, source = next(
+        (s, h.chunk)
+        for h in hits[1:]
+        for s in split_sentences(h.chunk.text)
+        if extract_facts(s)
+        and checker.check(s, [h.chunk], question=question).passage_index == 0
+        and checker.check(s, [hits[0].chunk], question=question).check.missing_facts
+    )
+    service, gen = make_service(settings, sentence)
+    answer = service.ask(question)
+    assert (
+        hits[0].chunk.text in gen.calls[0][-1]["content"] and source.text not in gen.calls[0][-1]["content"]
+    )
+    assert not answer.refused and sentence in answer.text
+    assert source.chunk_id in {c.chunk.chunk_id for c in answer.citations}
