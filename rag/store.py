@@ -33,8 +33,9 @@ from rag.types import Chunk
 
 log = logging.getLogger(__name__)
 
-# 2: genitive definite '-ans' stemmed like '-an'; 3: 'caféet'/'cafét' -> 'cafe' (lexical tokens changed)
-FORMAT_VERSION = 3
+# 2: genitive definite '-ans' stemmed like '-an'; 3: 'caféet'/'cafét' -> 'cafe'; 4: 'digitalt' -> 'digital'
+# (each changed the lexical tokens)
+FORMAT_VERSION = 4
 CURRENT = "current"
 FILES = ("manifest.json", "chunks.jsonl", "vectors.npy", "dense.faiss", "lexical.json")
 

@@ -68,6 +68,8 @@ def stem(word: str) -> str:
 
     Snowball keeps the definite '-an' ('förskolan', 'arenan'), also under a genitive s ('veckans' ->
     'veckan'); we strip it from longer words so they meet their indefinite forms ('förskola' -> 'förskol').
+    It also keeps the neuter '-t' of adjectives on -al and -ell ('digitalt', 'lokalt', 'aktuellt'), which
+    we strip so they meet the other forms ('digitala', 'digital').
     """
     accented = _ACCENTED_DEFINITE.match(word)
     if accented:  # loanwords on -é ('café', 'idé', 'entré'): Snowball misses 'caféet', 'cafét', 'idén'
@@ -76,6 +78,8 @@ def stem(word: str) -> str:
     definite = stemmed == word or (word.endswith("ans") and stemmed == word[:-1])
     if definite and len(stemmed) >= 7 and stemmed.endswith("an"):
         stemmed = stemmed[:-2]
+    elif len(stemmed) >= 6 and stemmed.endswith(("alt", "ellt")):
+        stemmed = stemmed[:-1]  # neuter adjectives: 'digitalt' meets 'digitala', 'generellt' 'generella'
     return fold(stemmed)
 
 

@@ -29,6 +29,10 @@ def test_lexical_tokens_stem_and_drop_stopwords() -> None:
     # loanwords on -é: every written form of the definite meets the base word, compounds stay apart
     assert {stem(w) for w in ["nattcafé", "nattcaféet", "nattcafét", "nattcaféer"]} == {"nattcafe"}
     assert stem("idén") == stem("idé") and stem("kafébesök") != stem("kafé")
+    # neuter adjectives on -al and -ell meet their other forms; short words keep their -t
+    assert stem("digitalt") == stem("digitala") == stem("digital")
+    assert stem("aktuellt") == stem("aktuella") and stem("lokalt") == stem("lokala")
+    assert stem("salt") != stem("sal")  # "salt" is no neuter of "sal"
 
 
 def test_sentences_respect_abbreviations_and_times() -> None:
