@@ -6,7 +6,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -269,15 +269,18 @@ class AssistantService:
         fallback = not kept
         t_quote = time.perf_counter()
         if fallback:
-            text, citations = self._quote_best(prep, passages, kind)
+            text, citations = self._quote_best(prep, passages, spare, kind)
             timings["quote"] = (time.perf_counter() - t_quote) * 1000
             yield AnswerDelta(text)
         else:
             quote = None
             if not answers_kind([c.text for c, _ in kept], kind, prep.question):
-                ev = find_evidence(prep.retrieval_query, passages, kind)
+                # The sentence holding the asked fact may sit in a retrieved passage _context left out.
+                query = prep.retrieval_query
+                ev = _prompt_first(lambda ps: find_evidence(query, ps, kind), passages, spare)
                 if ev is not None:
-                    quote = (ev.passage_index, ev.sentence, f"no kept sentence held the asked {kind}")
+                    index = _adopt(passages, spare, ev.passage_index)
+                    quote = (index, ev.sentence, f"no kept sentence held the asked {kind}")
             if quote is None:
                 bare = self._bare_fact_quote(prep.retrieval_query, kept, passages)
                 if bare is not None:
@@ -401,8 +404,7 @@ class AssistantService:
             other = self.checker.check(sentence, spare, question=prep.retrieval_query)
             if other.passage_index is not None:
                 att = other
-                passages.append(spare.pop(other.passage_index))
-                index = len(passages) - 1
+                index = _adopt(passages, spare, len(passages) + other.passage_index)
                 log.info("supported by a retrieved passage the prompt left out")
         checks.append(att.check)
         if index is None:
@@ -544,19 +546,23 @@ class AssistantService:
         return tied[int((self._sentence_vectors([ev.sentence for ev in tied]) @ qvec).argmax())]
 
     def _quote_best(
-        self, prep: _Prepared, passages: list[Chunk], kind: Kind | None = None
+        self, prep: _Prepared, passages: list[Chunk], spare: list[Chunk], kind: Kind | None = None
     ) -> tuple[str, list[Citation]]:
-        """No generated sentence survived: quote the source sentence that holds the asked kind of fact, or
-        else the sentence of the given passages most similar to the question."""
+        """No generated sentence survived: quote the source sentence that holds the asked kind of fact (in
+        the prompt's passages or the retrieved ones left out), or else the sentence of the prompt's
+        passages most similar to the question."""
         q_terms = content_terms(prep.retrieval_query)
 
         def score(s: str) -> float:
             return len(q_terms & content_terms(s)) / (len(q_terms) or 1)
 
         qvec = self.embedder.embed_query(prep.retrieval_query)
-        ev = self._best_evidence(prep.retrieval_query, qvec, passages, kind) if kind else None
+        query = prep.retrieval_query
+        ev = None
+        if kind:
+            ev = _prompt_first(lambda ps: self._best_evidence(query, qvec, ps, kind), passages, spare)
         if ev is not None:
-            passage = passages[ev.passage_index]
+            passage = passages[_adopt(passages, spare, ev.passage_index)]
             text = f"{say('fallback', prep.language, title=passage.title)} ”{ev.sentence}” [1]"
             return text, [Citation(n=1, chunk=passage, score=ev.overlap)]
         # Word overlap picks the wrong sentence when the question paraphrases the source ("offentligt" for
@@ -605,3 +611,26 @@ def _citation_order(kept: list[tuple[SentenceCheck, int]]) -> dict[int, int]:
     for _, idx in kept:
         order.setdefault(idx, len(order) + 1)
     return order
+
+
+def _prompt_first(
+    find: Callable[[list[Chunk]], Evidence | None], passages: list[Chunk], spare: list[Chunk]
+) -> Evidence | None:
+    """Evidence found in the prompt's passages, else in the retrieved ones left out of the prompt (its
+    passage_index then counts on from the end of passages, as _adopt expects): a better-ranked passage's
+    sentence wins over a higher word overlap further down."""
+    ev = find(passages)
+    if ev is None and spare:
+        ev = find(spare)
+        if ev is not None:
+            ev = replace(ev, passage_index=len(passages) + ev.passage_index)
+    return ev
+
+
+def _adopt(passages: list[Chunk], spare: list[Chunk], index: int) -> int:
+    """The index in passages of entry `index` of passages + spare, moving a spare passage into passages (it
+    is cited like the prompt's own)."""
+    if index < len(passages):
+        return index
+    passages.append(spare.pop(index - len(passages)))
+    return len(passages) - 1

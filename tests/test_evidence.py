@@ -11,6 +11,7 @@ from rag.embedders.fake import KeywordEmbedder
 from rag.evidence import answers_kind, expected_kind, find_evidence, holds_kind
 from rag.generation.fake import ScriptedGenerator
 from rag.service import AssistantService
+from rag.text import split_sentences
 from rag.types import Chunk, SentenceCheck
 from tests.conftest import make_service
 
@@ -233,3 +234,29 @@ def test_the_service_shows_a_bare_phone_number_in_its_source_sentence(fake_index
     assert len(quoted) == 1 and "042-10 50 00" in quoted[0].text and len(quoted[0].text.split()) >= 3
     assert f"”{quoted[0].text}”" in answer.text
     assert quoted[0].chunk_id in {c.chunk.chunk_id for c in answer.citations}
+
+
+def test_the_asked_fact_is_quoted_from_a_retrieved_passage_left_out_of_the_prompt(
+    fake_index: Settings,
+) -> None:
+    # One passage in the prompt; the name asked for stands only in a lower hit. The model's supported
+    # sentence names nothing, so the pipeline quotes the lower hit's sentence and cites its passage.
+    settings = replace(fake_index, context_k=1)
+    question = "vad heter det digitala verktyget för sip?"
+    probe, _ = make_service(settings)
+    hits = probe.retriever.search(question).hits
+    top = hits[0].chunk
+    assert find_evidence(question, [top], "who") is None
+    written = next(
+        s
+        for s in split_sentences(top.text)
+        if not holds_kind(s, "who", question)
+        and probe.checker.check(s, [top], question=question).check.supported
+    )
+    service, gen = make_service(settings, written)
+    answer = service.ask(question)
+    quoted = [c for c in answer.sentences if c.reason.endswith("no kept sentence held the asked who")]
+    assert len(quoted) == 1 and "Mina planer" in quoted[0].text and "Mina planer" in answer.text
+    assert "Mina planer" not in gen.calls[0][-1]["content"]  # the model never saw it
+    cited = {c.chunk.chunk_id for c in answer.citations}
+    assert quoted[0].chunk_id in cited and top.chunk_id in cited
