@@ -506,24 +506,26 @@ class AssistantService:
     def _bare_fact_quote(
         self, query: str, kept: list[tuple[SentenceCheck, int]], passages: list[Chunk]
     ) -> tuple[int, str] | None:
-        """The source sentence around a fact the model wrote bare ("042-10 50 00", "2030"), as (passage
-        index, sentence): a resident needs to hear what the number is, and the 1.5B model often gives a
-        number of the right passage to the wrong question ("2030" to "how much earlier than the rest of
-        Europe?", whose answer shares that sentence). Of the cited passage's sentences holding all the
-        bare sentence's facts, the one the embedder finds closest to the question."""
+        """The source sentence around a fact the model wrote bare ("042-10 50 00", "2030", "Skördare"), as
+        (passage index, sentence): a resident needs to hear what the number or word is, and the 1.5B model
+        often gives one of the right passage to the wrong question ("2030" to "how much earlier than the
+        rest of Europe?", whose answer shares that sentence). Of the cited passage's sentences holding all
+        the bare sentence's facts and words, the one the embedder finds closest to the question."""
         for check, index in kept:
             facts = extract_facts(check.text)
+            terms = content_terms(check.text)
             rest = check.text
             for fact in facts:
                 rest = rest.replace(fact, " ")
-            if not facts or len(_WORD.findall(rest)) >= _BARE_WORDS:
+            if not terms or len(_WORD.findall(rest)) >= _BARE_WORDS:
                 continue
             holding = [
                 s
                 for s in source_sentences(passages[index])
                 if len(s) <= MAX_QUOTE_CHARS
-                and all(fact_in_passage(f, s) for f in facts)
                 and len(_WORD.findall(s)) >= _BARE_WORDS
+                and all(fact_in_passage(f, s) for f in facts)
+                and terms <= content_terms(s)
             ]
             if not holding:
                 continue

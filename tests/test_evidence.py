@@ -222,7 +222,10 @@ def test_a_bare_fact_is_paired_with_the_source_sentence_closest_to_the_question(
     # a sentence that says what its fact is needs no source sentence beside it
     said = SentenceCheck("Staden ska vara klimatneutral 2030.", True, 1.0, "d#0-x", [], "supported")
     assert service._bare_fact_quote(q, [(said, 0)], passages) is None
-    # nor does a bare word without a fact, or a fact no whole sentence of the passage holds
+    # a bare word is shown in the sentence that holds it
+    word = replace(bare, text="Klimatneutralitet.")
+    assert service._bare_fact_quote(q, [(word, 0)], passages) == (0, passages[0].text.split(". ")[1])
+    # nothing is quoted for a sentence that holds nothing, or whose fact no whole sentence holds
     assert service._bare_fact_quote(q, [(replace(bare, text="Ja."), 0)], passages) is None
     assert service._bare_fact_quote(q, [(replace(bare, text="2040"), 0)], passages) is None
 
