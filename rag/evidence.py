@@ -2,10 +2,11 @@
 
 The 1.5B model often writes a sentence that is true and supported by the passage but does not answer the
 question ("Almedalsveckan var en transformationsarena …" to "i vilken stad var almedalsveckan?"). The
-pipeline knows from the question word what the answer must contain — a time or date for "när", a number for
-"hur många", a name for "vem", a place for "var ligger" — and checks the verified answer for it. When no
-kept sentence holds such a fact, the best source sentence that does is quoted, word for word and cited, so
-the resident gets the fact from the document itself and never from a guess.
+pipeline knows from the question word what the answer must contain — a phone number for "vilket nummer", a
+time or date for "när", a number for "hur många", a name for "vem", a place for "var ligger" — and checks
+the verified answer for it. When no kept sentence holds such a fact, the best source sentence that does is
+quoted, word for word and cited, so the resident gets the fact from the document itself and never from a
+guess.
 """
 
 from __future__ import annotations
@@ -16,19 +17,25 @@ from dataclasses import dataclass
 from typing import Literal
 
 from rag.guard import strip_injections
-from rag.text import content_terms, fold, split_sentences
+from rag.text import content_terms, fold, has_phone_number, split_sentences
 from rag.types import Chunk
 
-Kind = Literal["when", "count", "who", "where"]
+Kind = Literal["phone", "when", "count", "who", "where"]
 
 # Question words, tried in order; the first that matches decides. Swedish and English (folded, lower-case).
 _KIND_PATTERNS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
     (
+        "phone",  # a number is not enough: "Stortorget 17" holds one
+        re.compile(
+            r"\b(vilket (telefon)?nummer|telefonnummer(et)?|ringer (jag|man|du|vi)|vem ska jag ringa"
+            r"|what number|phone number|who do i call)\b"
+        ),
+    ),
+    (
         "count",
         re.compile(
-            r"\b(hur (manga|mycket|gammal|lange|stor|langt|dyr)|vilket (telefon)?nummer|telefonnummer"
-            r"|vad kostar|kostar det|kostnad(en)?|avgift(en)?"
-            r"|how (many|much|old|long)|what number|phone number|cost)\b"
+            r"\b(hur (manga|mycket|gammal|lange|stor|langt|dyr)|vad kostar|kostar det|kostnad(en)?|avgift(en)?"
+            r"|how (many|much|old|long)|cost)\b"
         ),
     ),
     (
@@ -112,6 +119,8 @@ def holds_kind(sentence: str, kind: Kind, question: str = "") -> bool:
     words = [w for w in _words(sentence) if w not in asked]
     rest = " ".join(words)
     numbers = bool(_DIGITS.search(rest) or _ONE_UNIT.search(rest)) or any(w in _NUMBER_WORDS for w in words)
+    if kind == "phone":
+        return has_phone_number(sentence)
     if kind == "count":
         return numbers
     if kind == "when":

@@ -206,6 +206,10 @@ def extract_facts(sentence: str) -> list[str]:
     return facts
 
 
+def has_phone_number(text: str) -> bool:
+    return bool(_PHONE.search(text))
+
+
 def _time_forms(text: str) -> set[str]:
     return {f"{int(h):02d}:{m}" for h, m in _TIME.findall(text)}
 

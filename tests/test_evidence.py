@@ -25,7 +25,9 @@ from tests.conftest import make_service
         ("When does the city aim to be climate neutral?", "when"),
         ("hur många seminarier hölls?", "count"),
         ("hur länge höll grupperna på?", "count"),
-        ("vilket nummer ringer jag?", "count"),
+        ("vilket nummer ringer jag?", "phone"),
+        ("vem ringer man om mötet inte funkar?", "phone"),
+        ("What's the phone number for the contact center?", "phone"),
         ("vem är innovationsdirektör?", "who"),
         ("vilka satt i panelen?", "who"),
         ("vad heter det digitala verktyget?", "who"),
@@ -54,6 +56,12 @@ def test_a_time_is_a_date_clock_time_or_day_not_any_count() -> None:
     assert not holds_kind("Det hade öppet tre nätter i rad.", "when", q)
     assert holds_kind("Det hade öppet från 20.00 till 8.30.", "when", q)
     assert holds_kind("Det hade öppet på tisdagen.", "when", q)
+
+
+def test_a_phone_number_answers_a_phone_question_and_another_number_does_not() -> None:
+    q = "vilket nummer ringer jag till kontaktcenter?"
+    assert holds_kind("Prata med en kommunvägledare på telefon 042-10 50 00.", "phone", q)
+    assert not holds_kind("Besök oss på Stortorget 17.", "phone", q)
 
 
 def test_names_answer_who_but_the_sentence_start_and_the_city_itself_do_not() -> None:
