@@ -80,6 +80,9 @@ class Ingestor:
         except IndexCorruptError as exc:
             old_manifest, rebuild_reason = None, f"the previous index is damaged ({exc})"
         old_data: IndexData | None = None
+        if old_manifest is not None and old_manifest.format_version != FORMAT_VERSION:
+            rebuild_reason = f"index format changed ({old_manifest.format_version} -> {FORMAT_VERSION})"
+            old_manifest = None  # an older format is outdated, not damaged: it is not loaded at all
         if old_manifest is not None:
             try:  # a manifest alone proves little: the other files must load and agree with it
                 old_data = load_index(self.index_root)
@@ -88,9 +91,7 @@ class Ingestor:
         if old_manifest is None and rebuild_reason is None:
             rebuild_reason = "no index yet"
         elif old_manifest is not None:
-            if old_manifest.format_version != FORMAT_VERSION:
-                rebuild_reason = f"index format changed ({old_manifest.format_version} -> {FORMAT_VERSION})"
-            elif old_manifest.embedder_id != self.embedder.model_id:
+            if old_manifest.embedder_id != self.embedder.model_id:
                 rebuild_reason = f"embedder changed ({old_manifest.embedder_id} -> {self.embedder.model_id})"
             elif old_manifest.chunker != chunker_settings:
                 rebuild_reason = f"chunker settings changed ({old_manifest.chunker} -> {chunker_settings})"
@@ -114,7 +115,7 @@ class Ingestor:
                 index_dir=str(self.index_root),
                 seconds=time.perf_counter() - t0,
             )
-        if rebuild_reason and old_manifest is not None:
+        if rebuild_reason:
             log.info("full rebuild: %s", rebuild_reason)
 
         # Reuse vectors of unchanged documents and of identical chunk texts from the old index.

@@ -12,7 +12,7 @@ from rag.embedders.base import ProgressFn
 from rag.embedders.fake import HashEmbedder
 from rag.errors import IndexCorruptError, IndexMissingError, RagError
 from rag.ingest import Ingestor
-from rag.store import current_dir, load_index
+from rag.store import FORMAT_VERSION, current_dir, load_index
 
 
 class CountingEmbedder(HashEmbedder):
@@ -42,6 +42,20 @@ def test_first_ingest_builds_a_complete_index(corpus_copy: Path, tmp_path: Path)
     assert manifest["embedder_id"] == "fake-hash-256" and manifest["dim"] == 256
     assert manifest["chunker"]["chunk_size"] > 0
     assert all("sha256" in d["fingerprint"] for d in manifest["documents"].values())
+
+
+def test_an_index_of_an_older_format_is_rebuilt_and_named_outdated_not_damaged(
+    corpus_copy: Path, tmp_path: Path
+) -> None:
+    _ingest(corpus_copy, tmp_path / "emb")
+    path = current_dir(tmp_path / "emb") / "manifest.json"
+    manifest = json.loads(path.read_text())
+    manifest["format_version"] = FORMAT_VERSION - 1
+    path.write_text(json.dumps(manifest))
+    report, emb = _ingest(corpus_copy, tmp_path / "emb")
+    assert report.full_rebuild_reason == f"index format changed ({FORMAT_VERSION - 1} -> {FORMAT_VERSION})"
+    assert emb.embedded == report.chunks_total  # nothing of the old format is reused
+    assert load_index(tmp_path / "emb").manifest.format_version == FORMAT_VERSION
 
 
 def test_unchanged_corpus_embeds_and_writes_nothing(corpus_copy: Path, tmp_path: Path) -> None:
