@@ -185,7 +185,8 @@ def strip_own_notes(answer: str) -> str:
 
 
 # From the first opening to the last closing mark: a quoted source sentence may itself hold a quotation.
-_OUTER_QUOTE = re.compile(r"[”“\"«](.*)[”\"»]", re.DOTALL)
+# The quotation after a lead's colon ('Så här står det i X: ”…”'; an English lead quotes X's title too).
+_OUTER_QUOTE = re.compile(r":\s*[”“\"«](.*)[”\"»]", re.DOTALL)
 
 
 def citation_support(

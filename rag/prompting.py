@@ -85,7 +85,7 @@ TEXTS = {
         "not_relevant": "I could not find anything about that in the city's documents, so I won't guess. "
         "A municipal guide at the contact centre can help you:",
         "truncated": "Your question was very long, so I only read the first {n} characters.",
-        "fallback": "This is what {title} says (in Swedish):",
+        "fallback": "This is what “{title}” says (in Swedish):",  # the Swedish title is a name, quoted
         "dated": "Note: source [{n}] is from {date}, so this may have changed since.",
         "personal_case": "I can't give decisions or amounts in individual cases – a case officer who knows your "
         "case does that. The contact centre can help you further:",

@@ -8,6 +8,7 @@ import pytest
 
 from eval import metrics
 from rag.attribution import SupportChecker
+from rag.prompting import say
 from rag.types import Chunk
 
 
@@ -141,6 +142,13 @@ def test_answer_language_ignores_swedish_quotes() -> None:
         metrics.answer_language("This is what the city says (in Swedish): ”Vi siktar på 2030.” [1]") == "en"
     )
     assert metrics.answer_language("Helsingborg siktar på klimatneutralitet till 2030. [1]") == "sv"
+    # the service's English lead quotes the Swedish document title: its words decide nothing
+    title = "Tre transformationer: den gröna, den sociala och den teknologiska"
+    lead = say("fallback", "en", title=title)
+    assert (
+        metrics.answer_language(f"2030 [1]\n\n{lead} ”Vi siktar på 2030, 20 år före resten av Europa.” [1]")
+        == "en"
+    )
     english_handoff = (
         "I could not find anything about that in the city's documents, so I won't guess. A municipal guide at "
         "the contact centre can help you:\n- Call 042-10 50 00\n- Visit Helsingborg Kontaktcenter på "
@@ -180,6 +188,9 @@ def test_a_quoted_source_is_checked_without_the_lead_in_another_language() -> No
     assert metrics.citation_support(nested, cits, checker).supported == 1
     invented = "This is what Kontakt says (in Swedish): ”Besök oss på Drottninggatan 9.” [1]"
     assert metrics.citation_support(invented, cits, checker).supported == 0
+    titled = f"{say('fallback', 'en', title='Kontakt: en väg in')} ”Besök oss på Stortorget 17.” [1]"
+    res = metrics.citation_support(titled, cits, checker)
+    assert (res.sentences, res.supported) == (1, 1)
 
 
 def test_a_negation_the_passage_lacks_makes_a_sentence_unsupported() -> None:
