@@ -112,6 +112,10 @@ class Translator:
         translation = (out.splitlines()[0].strip() if out else "") or question
         low = f" {' '.join(re.findall(r'[a-z-]+', question.lower()))} "
         extra = [sv for en, sv in GLOSSARY_EN_SV.items() if f" {en} " in low]
+        # English the model left in its translation ('… bli climate neutral?') becomes the glossary's
+        # Swedish, longest phrase first: the model answers in the words of its prompt.
+        for en in sorted(GLOSSARY_EN_SV, key=len, reverse=True):
+            translation = re.sub(rf"\b{re.escape(en)}\b", GLOSSARY_EN_SV[en], translation, flags=re.I)
         glossary_words = {w for en in GLOSSARY_EN_SV for w in en.split()}
         names = [
             w

@@ -180,3 +180,14 @@ def test_a_sentence_initial_name_is_checked_against_the_names_of_the_whole_corpu
     translator = Translator(ScriptedGenerator(helsinki))
     assert translator.from_swedish(sentence, "en", frozenset()) != sentence  # unchecked: Helsinki slips by
     assert translator.from_swedish(sentence, "en", service.corpus_names) == sentence
+
+
+def test_english_left_in_the_question_translation_becomes_the_glossary_swedish() -> None:
+    from rag.generation.fake import ScriptedGenerator
+    from rag.translation import Translator
+
+    translator = Translator(ScriptedGenerator("Vilket år vill Helsingborg bli Climate Neutral?"))
+    query, gate = translator.to_swedish("When does Helsingborg aim to be climate neutral?")
+    assert query.startswith("Vilket år vill Helsingborg bli klimatneutral?")
+    assert "neutral" not in query.replace("klimatneutral", "")  # no English left for the model to echo
+    assert "klimatneutral" in gate and "Helsingborg" in gate
