@@ -77,6 +77,11 @@ _WHEN_PREFIXES = tuple(
     klockan
     """.split()  # noqa: SIM905
 )
+# Words that ask for the kind rather than name the topic: "vem ringer man om teamsmötet …" is about the
+# Teams meeting, and kontaktcenter's "Ring …" sentence is not on that topic.
+_CUE_TERMS: dict[Kind | None, frozenset[str]] = {
+    "phone": frozenset(content_terms("ringa ring ringer telefon telefonnummer nummer")),
+}
 MAX_QUOTE_CHARS = 300  # longer "sentences" are lists or run-on text, not a quotable answer
 _DIGITS = re.compile(r"\d")
 # "en"/"ett" are articles too: they count as numbers only before a unit ("ett år", "en vecka").
@@ -158,7 +163,7 @@ def evidence_candidates(
 
     A sentence qualifies when it holds such a fact and, together with the sentence before it and its
     passage's title, at least ``min_overlap`` of the question's topic terms."""
-    q_terms = content_terms(question)
+    q_terms = content_terms(question) - _CUE_TERMS.get(kind, frozenset())
     if not q_terms:
         return []
     found: list[tuple[tuple[float, int, int], Evidence]] = []

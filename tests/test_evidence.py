@@ -62,6 +62,13 @@ def test_a_phone_number_answers_a_phone_question_and_another_number_does_not() -
     q = "vilket nummer ringer jag till kontaktcenter?"
     assert holds_kind("Prata med en kommunvägledare på telefon 042-10 50 00.", "phone", q)
     assert not holds_kind("Besök oss på Stortorget 17.", "phone", q)
+    # "ringer" asks for a number, it names no topic: kontaktcenter's "Ring …" is not about a Teams meeting
+    teams = "vem ringer man om teamsmötet inte funkar?"
+    assert find_evidence(teams, [_chunk("Ring kontaktcenter på telefon 042-10 50 00.")], "phone") is None
+    ev = find_evidence(
+        teams, [_chunk("Ring David Bergström på 073-231 13 23 om teamsmötet strular.")], "phone"
+    )
+    assert ev is not None and "073-231 13 23" in ev.sentence
 
 
 def test_names_answer_who_but_the_sentence_start_and_the_city_itself_do_not() -> None:
