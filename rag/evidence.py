@@ -3,8 +3,8 @@
 The 1.5B model often writes a sentence that is true and supported by the passage but does not answer the
 question ("Almedalsveckan var en transformationsarena …" to "i vilken stad var almedalsveckan?"). The
 pipeline knows from the question word what the answer must contain — a phone number for "vilket nummer", a
-time or date for "när", a number for "hur många", a name for "vem", a place for "var ligger" — and checks
-the verified answer for it. When no kept sentence holds such a fact, the best source sentence that does is
+price or "gratis" for "vad kostar", a time or date for "när", a number for "hur många", a name for "vem", a
+place for "var ligger" — and checks the verified answer for it. When no kept sentence holds such a fact, the best source sentence that does is
 quoted, word for word and cited, so the resident gets the fact from the document itself and never from a
 guess.
 """
@@ -20,7 +20,7 @@ from rag.guard import strip_injections
 from rag.text import content_terms, fold, has_phone_number, split_sentences
 from rag.types import Chunk
 
-Kind = Literal["phone", "when", "count", "who", "where"]
+Kind = Literal["phone", "cost", "when", "count", "who", "where"]
 
 # Question words, tried in order; the first that matches decides. Swedish and English (folded, lower-case).
 _KIND_PATTERNS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
@@ -32,11 +32,15 @@ _KIND_PATTERNS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
         ),
     ),
     (
-        "count",
+        "cost",  # a price, or that it is free: "är det gratis?" is answered by "Det är gratis"
         re.compile(
-            r"\b(hur (manga|mycket|gammal|lange|stor|langt|dyr)|vad kostar|kostar det|kostnad(en)?|avgift(en)?"
-            r"|how (many|much|old|long)|cost)\b"
+            r"\b(vad kostar|kostar (det|de|den)|kostnad(en|er)?|avgift(en|er)?|gratis|kostnadsfri(tt|a)?"
+            r"|avgiftsfri(tt|a)?|what does it cost|does it cost|cost|costs|fee|is it free|free of charge)\b"
         ),
+    ),
+    (
+        "count",
+        re.compile(r"\b(hur (manga|mycket|gammal|lange|stor|langt|dyr)|how (many|much|old|long))\b"),
     ),
     (
         "when",
@@ -81,9 +85,11 @@ _WHEN_PREFIXES = tuple(
 # Teams meeting, and kontaktcenter's "Ring …" sentence is not on that topic.
 _CUE_TERMS: dict[Kind | None, frozenset[str]] = {
     "phone": frozenset(content_terms("ringa ring ringer telefon telefonnummer nummer")),
+    "cost": frozenset(content_terms("kosta kostar kostnad kostnaden avgift avgiften gratis kostnadsfri")),
 }
+_FREE_OR_PRICE = ("gratis", "kostnadsfri", "avgiftsfri", "kronor")  # word beginnings
+_CURRENCY = frozenset({"kr", "sek", "free"})  # whole words: "kring" is no "kr"
 MAX_QUOTE_CHARS = 300  # longer "sentences" are lists or run-on text, not a quotable answer
-_DIGITS = re.compile(r"\d")
 # "en"/"ett" are articles too: they count as numbers only before a unit ("ett år", "en vecka").
 _ONE_UNIT = re.compile(r"\b(en|ett|one|a)\s+(ar|manad|vecka|dag|timme|kvart|gang|year|month|week|day|hour)\b")
 _CAPITALISED = re.compile(r"\b[A-ZÅÄÖÉ][\wåäöéü-]+")
@@ -123,14 +129,18 @@ def holds_kind(sentence: str, kind: Kind, question: str = "") -> bool:
     asked = set(_words(question))
     words = [w for w in _words(sentence) if w not in asked]
     rest = " ".join(words)
-    numbers = bool(_DIGITS.search(rest) or _ONE_UNIT.search(rest)) or any(w in _NUMBER_WORDS for w in words)
+    # A number starts with a digit ("600", "8-12", "2030-talet"); "h22summit.se" is a name, not a number.
+    digits = any(w[:1].isdigit() for w in words)
+    numbers = digits or bool(_ONE_UNIT.search(rest)) or any(w in _NUMBER_WORDS for w in words)
     if kind == "phone":
         return has_phone_number(sentence)
+    if kind == "cost":  # the question's own "gratis" counts: the answer confirms it
+        return numbers or any(w.startswith(_FREE_OR_PRICE) or w in _CURRENCY for w in _words(sentence))
     if kind == "count":
         return numbers
     if kind == "when":
         # A time, date or year is written in digits or names a day or month; "tre nätter" is no time.
-        return bool(_DIGITS.search(rest)) or any(w.startswith(_WHEN_PREFIXES) for w in words)
+        return digits or any(w.startswith(_WHEN_PREFIXES) for w in words)
     names = {n for n in _names(sentence) if n not in asked and n not in _HOME_NAMES}
     if kind == "who":
         return bool(names)

@@ -26,6 +26,11 @@ from tests.conftest import make_service
         ("hur många seminarier hölls?", "count"),
         ("hur länge höll grupperna på?", "count"),
         ("vilket nummer ringer jag?", "phone"),
+        ("är h22 summit gratis?", "cost"),
+        ("vad kostar förskolan?", "cost"),
+        ("hur mycket kostar det?", "cost"),
+        ("How much does it cost?", "cost"),
+        ("vilka priser har staden vunnit?", None),
         ("vem ringer man om mötet inte funkar?", "phone"),
         ("What's the phone number for the contact center?", "phone"),
         ("vem är innovationsdirektör?", "who"),
@@ -69,6 +74,22 @@ def test_a_phone_number_answers_a_phone_question_and_another_number_does_not() -
         teams, [_chunk("Ring David Bergström på 073-231 13 23 om teamsmötet strular.")], "phone"
     )
     assert ev is not None and "073-231 13 23" in ev.sentence
+
+
+def test_a_price_or_free_answers_a_cost_question_and_a_web_address_does_not() -> None:
+    q = "är h22 summit gratis?"
+    assert holds_kind("Det är gratis, men du behöver registrera dig.", "cost", q)  # its own "gratis" counts
+    assert holds_kind("Biljetten kostar 200 kronor.", "cost", q)
+    assert not holds_kind("Gå till h22summit.se.", "cost", q)
+    assert not holds_kind("Panelsamtal kring vår gemensamma resa.", "cost", q)
+    assert not holds_kind("Du behöver registrera dig med din e-post.", "cost", q)
+    passages = [
+        _chunk(
+            "Staden öppnar föreläsningarna från H22 Summit för alla. Det är gratis, men du måste registrera dig."
+        )
+    ]
+    ev = find_evidence(q, passages, "cost")
+    assert ev is not None and "Det är gratis" in ev.sentence
 
 
 def test_names_answer_who_but_the_sentence_start_and_the_city_itself_do_not() -> None:
