@@ -80,9 +80,9 @@ class Ingestor:
         except IndexCorruptError as exc:
             old_manifest, rebuild_reason = None, f"the previous index is damaged ({exc})"
         old_data: IndexData | None = None
-        if old_manifest is not None and old_manifest.format_version != FORMAT_VERSION:
+        if old_manifest is not None and 0 < old_manifest.format_version < FORMAT_VERSION:
             rebuild_reason = f"index format changed ({old_manifest.format_version} -> {FORMAT_VERSION})"
-            old_manifest = None  # an older format is outdated, not damaged: it is not loaded at all
+            old_manifest = None  # an older format is outdated, not damaged (a newer one is): not loaded
         if old_manifest is not None:
             try:  # a manifest alone proves little: the other files must load and agree with it
                 old_data = load_index(self.index_root)

@@ -174,7 +174,7 @@ def test_fallback_quote_is_the_sentence_most_similar_to_the_question(fake_settin
     )
     q = "blir mitt ärende offentligt om jag kontaktar er?"
     prep = _Prepared(q, q, None, "sv", [], inspect_question(q))
-    quoted, citations = service._quote_best(prep, [passage])
+    quoted, citations = service._quote_best(prep, [passage], [])
     assert "blir offentligt och kan läsas av andra" in quoted and "Kontakta oss" not in quoted
     assert citations[0].chunk is passage
 
@@ -185,7 +185,7 @@ def test_a_sentence_backed_by_a_retrieved_passage_left_out_of_the_prompt_is_kept
     # With one passage in the prompt, a sentence of a lower hit whose facts that passage lacks is kept all
     # the same, and cited, because retrieval found the passage that backs it.
     settings = replace(fake_index, context_k=1)
-    question = "vilket nummer ringer jag till kontaktcenter?"
+    question = "hur gammal blev leif redestig?"
     probe, _ = make_service(settings)
     hits = probe.retriever.search(question).hits
     checker = probe.checker
