@@ -23,6 +23,7 @@ from rag.evidence import (
     evidence_candidates,
     expected_kind,
     find_evidence,
+    holds_kind,
     source_sentences,
 )
 from rag.generation.base import Generator, make_generator
@@ -282,7 +283,7 @@ class AssistantService:
                     index = _adopt(passages, spare, ev.passage_index)
                     quote = (index, ev.sentence, f"no kept sentence held the asked {kind}")
             if quote is None:
-                bare = self._bare_fact_quote(prep.retrieval_query, kept, passages)
+                bare = self._bare_fact_quote(prep.retrieval_query, kept, passages, kind, prep.question)
                 if bare is not None:
                     quote = (*bare, "a written sentence was a bare fact, shown here in its source sentence")
             if quote is None:
@@ -504,14 +505,24 @@ class AssistantService:
         return pi, quote
 
     def _bare_fact_quote(
-        self, query: str, kept: list[tuple[SentenceCheck, int]], passages: list[Chunk]
+        self,
+        query: str,
+        kept: list[tuple[SentenceCheck, int]],
+        passages: list[Chunk],
+        kind: Kind | None = None,
+        question: str = "",
     ) -> tuple[int, str] | None:
         """The source sentence around a fact the model wrote bare ("042-10 50 00", "2030", "Skördare"), as
         (passage index, sentence): a resident needs to hear what the number or word is, and the 1.5B model
         often gives one of the right passage to the wrong question ("2030" to "how much earlier than the
         rest of Europe?", whose answer shares that sentence). Of the cited passage's sentences holding all
-        the bare sentence's facts and words, the one the embedder finds closest to the question."""
+        the bare sentence's facts and words, the one the embedder finds closest to the question.
+
+        A bare fact of another kind than the question asks for ("Bengt." to "when is breakfast?") is
+        left alone: quoting around it would only dwell on a wrong answer."""
         for check, index in kept:
+            if kind is not None and not holds_kind(check.text, kind, question):
+                continue
             facts = extract_facts(check.text)
             terms = content_terms(check.text)
             rest = check.text

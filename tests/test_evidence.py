@@ -255,6 +255,9 @@ def test_a_bare_fact_is_paired_with_the_source_sentence_closest_to_the_question(
         0,
         "Vi siktar på klimatneutralitet redan till 2030, 20 år före resten av Europa.",
     )
+    # a bare fact of another kind than the question asks for is a wrong answer: nothing is quoted around it
+    assert service._bare_fact_quote(q, [(bare, 0)], passages, "who", q) is None
+    assert service._bare_fact_quote(q, [(bare, 0)], passages, "count", q) is not None
     # a sentence that says what its fact is needs no source sentence beside it
     said = SentenceCheck("Staden ska vara klimatneutral 2030.", True, 1.0, "d#0-x", [], "supported")
     assert service._bare_fact_quote(q, [(said, 0)], passages) is None
