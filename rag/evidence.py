@@ -4,9 +4,9 @@ The 1.5B model often writes a sentence that is true and supported by the passage
 question ("Almedalsveckan var en transformationsarena …" to "i vilken stad var almedalsveckan?"). The
 pipeline knows from the question word what the answer must contain — a phone number for "vilket nummer", a
 price or "gratis" for "vad kostar", a time or date for "när", a number for "hur många", a name for "vem", a
-place for "var ligger" — and checks the verified answer for it. When no kept sentence holds such a fact, the best source sentence that does is
-quoted, word for word and cited, so the resident gets the fact from the document itself and never from a
-guess.
+place for "var ligger" — and checks the verified answer for it. When no kept sentence holds such a fact,
+the best source sentence that does is quoted, word for word and cited, so the resident gets the fact from
+the document itself and never from a guess.
 """
 
 from __future__ import annotations

@@ -42,9 +42,8 @@ log = logging.getLogger(__name__)
 _SENTENCE_CACHE_SIZE = 50_000
 _MIN_QUOTE_CHARS = 40  # shorter "sentences" are headings or chunk-edge fragments, not worth quoting
 _ALREADY_SAID = 0.6  # share of a source sentence's new topic terms (not in the question) the answer holds
-_BARE_WORDS = (
-    3  # a written sentence with fewer words besides its facts is a bare fact ("2030", "042-10 50 00")
-)
+# A written sentence with fewer words than this besides its facts is bare ("2030", "Skördare").
+_BARE_WORDS = 3
 _WORD = re.compile(r"[^\W\d_]{2,}")
 
 _DONT_KNOW = re.compile(
@@ -564,13 +563,13 @@ class AssistantService:
         """No generated sentence survived: quote the source sentence that holds the asked kind of fact (in
         the prompt's passages or the retrieved ones left out), or else the sentence of the prompt's
         passages most similar to the question."""
-        q_terms = content_terms(prep.retrieval_query)
+        query = prep.retrieval_query
+        q_terms = content_terms(query)
 
         def score(s: str) -> float:
             return len(q_terms & content_terms(s)) / (len(q_terms) or 1)
 
-        qvec = self.embedder.embed_query(prep.retrieval_query)
-        query = prep.retrieval_query
+        qvec = self.embedder.embed_query(query)
         ev = None
         if kind:
             ev = _prompt_first(lambda ps: self._best_evidence(query, qvec, ps, kind), passages, spare)
