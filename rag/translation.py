@@ -90,6 +90,7 @@ GLOSSARY_EN_SV = {
     "people": "personer",
 }
 _FROM_SWEDISH = "Translate the Swedish text into {language}. Reply with the translation only. Keep numbers, times, names and [n] markers exactly."
+_KEEP = "Write these exactly as they are: {facts}."
 
 
 class Translator:
@@ -130,20 +131,26 @@ class Translator:
         """The sentence in the asker's language, or the Swedish sentence when the translation changed a fact.
 
         names: words the documents write as proper names, so a sentence-initial name is checked too."""
-        name = LANGUAGE_NAMES.get(language, (language, language))[1]
-        out = self._run(_FROM_SWEDISH.format(language=name), sentence)
-        out = " ".join(out.split())
-        if not out:
-            return sentence
-        facts_sv, facts_out = extract_facts(sentence), extract_facts(out)
+        base = _FROM_SWEDISH.format(language=LANGUAGE_NAMES.get(language, (language, language))[1])
+        facts_sv = extract_facts(sentence)
         # The first word of a sentence is not taken as a name by extract_facts, but a capitalised word
         # the source passage also writes as a name ('Helsingborg') must survive ('Helsinki' must not).
         first = re.match(r"\W*([A-ZÅÄÖ][\wåäö-]+)", sentence)
         if first and first.group(1) in names:
             facts_sv.append(first.group(1))
-        lost = [f for f in facts_sv if not fact_in_passage(f, out)]
-        added = [f for f in facts_out if not fact_in_passage(f, sentence) and f[:1].isdigit()]
-        if lost or added:
-            log.info("kept the Swedish sentence: translation lost %s / added %s", lost, added)
-            return sentence
-        return out
+        lost: list[str] = []
+        added: list[str] = []
+        for _ in range(2):
+            # A second try names what the first lost: the model wrote 'Helsinki' for 'Helsingborg'.
+            system = f"{base} {_KEEP.format(facts=', '.join(lost))}" if lost else base
+            out = " ".join(self._run(system, sentence).split())
+            if not out:
+                return sentence
+            lost = [f for f in facts_sv if not fact_in_passage(f, out)]
+            added = [f for f in extract_facts(out) if not fact_in_passage(f, sentence) and f[:1].isdigit()]
+            if not lost and not added:
+                return out
+            if added:
+                break  # it invented a number: no second chance
+        log.info("kept the Swedish sentence: translation lost %s / added %s", lost, added)
+        return sentence

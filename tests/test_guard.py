@@ -191,3 +191,24 @@ def test_english_left_in_the_question_translation_becomes_the_glossary_swedish()
     assert query.startswith("Vilket år vill Helsingborg bli klimatneutral?")
     assert "neutral" not in query.replace("klimatneutral", "")  # no English left for the model to echo
     assert "klimatneutral" in gate and "Helsingborg" in gate
+
+
+def test_a_translation_that_lost_a_name_gets_one_second_try_naming_it() -> None:
+    from rag.generation.fake import ScriptedGenerator
+    from rag.translation import Translator
+
+    sentence = "Helsingborg vill bli klimatneutral till 2030."
+    names = frozenset({"Helsingborg"})
+    gen = ScriptedGenerator(
+        ["Helsinki aims to be climate neutral by 2030.", "Helsingborg aims to be climate neutral by 2030."]
+    )
+    assert (
+        Translator(gen).from_swedish(sentence, "en", names)
+        == "Helsingborg aims to be climate neutral by 2030."
+    )
+    assert len(gen.calls) == 2 and "Helsingborg" in gen.calls[1][0]["content"]  # the retry names it
+    # two failed tries keep the Swedish sentence; an invented number gets no second try
+    twice = ScriptedGenerator(["Helsinki aims for 2030.", "Helsinki aims for 2030."])
+    assert Translator(twice).from_swedish(sentence, "en", names) == sentence
+    invented = ScriptedGenerator(["Helsingborg aims for 2035.", "Helsingborg aims for 2030."])
+    assert Translator(invented).from_swedish(sentence, "en", names) == sentence and len(invented.calls) == 1
