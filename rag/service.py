@@ -83,6 +83,7 @@ class AssistantService:
         self._handoff: Handoff | None = None
         self._names: frozenset[str] | None = None
         self._sentence_cache: dict[str, np.ndarray] = {}
+        self._last_query: tuple[str, np.ndarray] | None = None  # see _query_vector
         self._lock = threading.Lock()
         self.checker = SupportChecker(settings.support_threshold)
 
@@ -462,6 +463,15 @@ class AssistantService:
             quote += " " + sentences[i + 1]  # a question or a heading: its answer follows
         return pi, quote, float(similarity[best])
 
+    def _query_vector(self, query: str) -> np.ndarray:
+        """The query's vector, kept for the last query: the quote steps of one answer (bare fact, closer
+        sentence, fallback) each need it, and one embedding is ~20 ms on two cores."""
+        last = self._last_query
+        if last is None or last[0] != query:
+            last = (query, self.embedder.embed_query(query))
+            self._last_query = last
+        return last[1]
+
     def _sentence_vectors(self, sentences: list[str]) -> np.ndarray:
         """Passage-side vectors of sentences, cached: the same passages come back question after question."""
         cache = self._sentence_cache
@@ -486,7 +496,7 @@ class AssistantService:
             return None
         docs = {passages[i].doc_id for i in cited}
         same_docs = [i for i, p in enumerate(passages) if p.doc_id in docs]
-        qvec = self.embedder.embed_query(query)
+        qvec = self._query_vector(query)
         closest = self._closest_sentence(qvec, passages, same_docs)
         if closest is None:
             return None
@@ -539,7 +549,7 @@ class AssistantService:
             ]
             if not holding:
                 continue
-            qvec = self.embedder.embed_query(query)
+            qvec = self._query_vector(query)
             return index, holding[int((self._sentence_vectors(holding) @ qvec).argmax())]
         return None
 
@@ -569,7 +579,7 @@ class AssistantService:
         def score(s: str) -> float:
             return len(q_terms & content_terms(s)) / (len(q_terms) or 1)
 
-        qvec = self.embedder.embed_query(query)
+        qvec = self._query_vector(query)
         ev = None
         if kind:
             ev = _prompt_first(lambda ps: self._best_evidence(query, qvec, ps, kind), passages, spare)

@@ -91,6 +91,11 @@ GLOSSARY_EN_SV = {
 }
 _FROM_SWEDISH = "Translate the Swedish text into {language}. Reply with the translation only. Keep numbers, times, names and [n] markers exactly."
 _KEEP = "Write these exactly as they are: {facts}."
+# Any glossary phrase as a whole word, the longest first ("climate neutral" before "climate").
+_GLOSSARY_PHRASE = re.compile(
+    r"\b(?:" + "|".join(re.escape(en) for en in sorted(GLOSSARY_EN_SV, key=len, reverse=True)) + r")\b",
+    re.IGNORECASE,
+)
 
 
 class Translator:
@@ -114,9 +119,8 @@ class Translator:
         low = f" {' '.join(re.findall(r'[a-z-]+', question.lower()))} "
         extra = [sv for en, sv in GLOSSARY_EN_SV.items() if f" {en} " in low]
         # English the model left in its translation ('… bli climate neutral?') becomes the glossary's
-        # Swedish, longest phrase first: the model answers in the words of its prompt.
-        for en in sorted(GLOSSARY_EN_SV, key=len, reverse=True):
-            translation = re.sub(rf"\b{re.escape(en)}\b", GLOSSARY_EN_SV[en], translation, flags=re.I)
+        # Swedish: the model answers in the words of its prompt.
+        translation = _GLOSSARY_PHRASE.sub(lambda m: GLOSSARY_EN_SV[m.group(0).lower()], translation)
         glossary_words = {w for en in GLOSSARY_EN_SV for w in en.split()}
         names = [
             w
