@@ -3,8 +3,8 @@
 The 1.5B model often writes a sentence that is true and supported by the passage but does not answer the
 question ("Almedalsveckan var en transformationsarena …" to "i vilken stad var almedalsveckan?"). The
 pipeline knows from the question word what the answer must contain — a phone number for "vilket nummer", a
-price or "gratis" for "vad kostar", a time or date for "när", a number for "hur många", a name for "vem", a
-place for "var ligger" — and checks the verified answer for it. When no kept sentence holds such a fact,
+price or "gratis" for "vad kostar", a clock time for "vilka tider", a time or date for "när", a number for
+"hur många", a name for "vem", a place for "var ligger" — and checks the verified answer for it. When no kept sentence holds such a fact,
 the best source sentence that does is quoted, word for word and cited, so the resident gets the fact from
 the document itself and never from a guess.
 """
@@ -12,15 +12,15 @@ the document itself and never from a guess.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from rag.guard import strip_injections
-from rag.text import content_terms, fold, has_phone_number, split_sentences
+from rag.text import content_terms, fold, has_phone_number, split_sentences, stem
 from rag.types import Chunk
 
-Kind = Literal["phone", "cost", "when", "count", "who", "where"]
+Kind = Literal["phone", "cost", "count", "clock", "when", "who", "where"]
 
 # Question words, tried in order; the first that matches decides. Swedish and English (folded, lower-case).
 _KIND_PATTERNS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
@@ -43,6 +43,13 @@ _KIND_PATTERNS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
         re.compile(r"\b(hur (manga|mycket|gammal|lange|stor|langt|dyr)|how (many|much|old|long))\b"),
     ),
     (
+        "clock",  # a time of day: "vilka tider" is not answered by "torsdagen den 14 januari"
+        re.compile(
+            r"\b(vilka tider|(?<!for )vilken tid|fran vilken tid|till vilken tid|hur dags|nar (har|hade) (ni|de|det|du|man) oppet"
+            r"|nar oppnar|nar stanger|oppettider(na)?|oppetider(na)?|what time|opening hours)\b"
+        ),
+    ),
+    (
         "when",
         re.compile(
             r"\b(nar|vilket ar|vilken (dag|tid|manad|vecka|datum)|vilka tider|fran vilken tid|till vilket ar"
@@ -62,6 +69,11 @@ _KIND_PATTERNS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
             r"\b(vart? (ligger|finns)|vart? kan (jag|man)|vilken (stad|adress|ort|gata)|adress(en)?|where|address)\b"
         ),
     ),
+)
+
+# A question that opens with a verb asks yes or no ("har ni …", "är det …", "is it …").
+_YES_NO = re.compile(
+    r"\W*(har|hade|ar|finns|fanns|kan|far|ska|skall|galler|blir|brukar|is|are|do|does|can|will)\b"
 )
 
 _NUMBER_WORDS = frozenset(
@@ -86,12 +98,22 @@ _WHEN_PREFIXES = tuple(
 _CUE_TERMS: dict[Kind | None, frozenset[str]] = {
     "phone": frozenset(content_terms("ringa ring ringer telefon telefonnummer nummer")),
     "cost": frozenset(content_terms("kosta kostar kostnad kostnaden avgift avgiften gratis kostnadsfri")),
+    "count": frozenset(content_terms("länge långt")),  # "hur länge höll de på?" is not about length
 }
 _FREE_OR_PRICE = ("gratis", "kostnadsfri", "avgiftsfri", "kronor")  # word beginnings
 _CURRENCY = frozenset({"kr", "sek", "free"})  # whole words: "kring" is no "kr"
 MAX_QUOTE_CHARS = 300  # longer "sentences" are lists or run-on text, not a quotable answer
 # "en"/"ett" are articles too: they count as numbers only before a unit ("ett år", "en vecka").
 _ONE_UNIT = re.compile(r"\b(en|ett|one|a)\s+(ar|manad|vecka|dag|timme|kvart|gang|year|month|week|day|hour)\b")
+_CLOCK = re.compile(
+    r"\b(\d{1,2}[.:]\d{2}|(kl|klockan)\.? ?\d{1,2}|\d{1,2} ?(am|pm)|dygnet runt|hela dygnet|around the clock)\b"
+)
+_BULLET = re.compile(r"^\s*[-•*]\s+")  # not "–": it opens a line of speech
+# "hur länge …" is answered by a number of time units ("1 år", "tre veckor").
+_HOW_LONG = ("hur lange", "how long", "hur gammal", "how old")
+_TIME_UNIT = re.compile(
+    r"(ar|aret|aren|ars|manad\w*|veck\w*|dag\w*|dygn\w*|timm\w*|minut\w*|(year|month|week|day|hour)s?)$"
+)
 _CAPITALISED = re.compile(r"\b[A-ZÅÄÖÉ][\wåäöéü-]+")
 # The city's own names answer no "who" or "where" question about it.
 _HOME_NAMES = frozenset({"helsingborg", "helsingborgs", "sverige", "sveriges", "skane", "skanes"})
@@ -104,8 +126,15 @@ def expected_kind(question: str) -> Kind | None:
     q = fold(question)
     for kind, pattern in _KIND_PATTERNS:
         if pattern.search(q):
-            return kind
+            # "har ni andra öppettider kring röda dagar?" asks yes or no, not for a time: "Avvikande
+            # öppettider kan förekomma …" answers it, another document's clock times do not.
+            return None if kind in ("clock", "when") and asks_yes_or_no(q) else kind
     return None
+
+
+def asks_yes_or_no(question: str) -> bool:
+    """Whether the question opens with a verb and so asks yes or no ("är det gratis?", "is it free?")."""
+    return bool(_YES_NO.match(fold(question)))
 
 
 def _words(text: str) -> list[str]:
@@ -138,6 +167,9 @@ def holds_kind(sentence: str, kind: Kind, question: str = "") -> bool:
         return numbers or any(w.startswith(_FREE_OR_PRICE) or w in _CURRENCY for w in _words(sentence))
     if kind == "count":
         return numbers
+    if kind == "clock":
+        asked_times = set(_CLOCK.findall(fold(question)))
+        return any(m not in asked_times for m in _CLOCK.findall(fold(sentence)))
     if kind == "when":
         # A time, date or year is written in digits or names a day or month; "tre nätter" is no time.
         return digits or any(w.startswith(_WHEN_PREFIXES) for w in words)
@@ -154,11 +186,56 @@ class Evidence:
     sentence: str
     passage_index: int
     overlap: float  # share of the question's topic terms the sentence (with its passage title) holds
+    counts: bool = False  # a number in it counts what "hur många X" / "hur länge" asks about
 
 
 def source_sentences(passage: Chunk) -> list[str]:
     """A passage's sentences as they may be quoted: planted instructions left out, whitespace tidied."""
     return [" ".join(s.split()) for s in split_sentences(strip_injections(passage.text))]
+
+
+def _list_items(sentences: Sequence[str]) -> list[int]:
+    """For each sentence, the index of the first sentence of the bulleted list it belongs to, or -1.
+
+    A list is a run of lines opening with a bullet ("- 8-12 medlemmar …", "• 15 mars: …"); a line after
+    an item ending in ":" continues that item ("- 4 reformgrupper:" / "Integration, Företagsamhet …")."""
+    start = [-1] * len(sentences)
+    for i, sentence in enumerate(sentences):
+        if _BULLET.match(sentence) or (i > 0 and start[i - 1] >= 0 and sentences[i - 1].endswith(":")):
+            start[i] = start[i - 1] if i > 0 and start[i - 1] >= 0 else i
+    return start
+
+
+def counts_asked(sentence: str, question: str) -> bool:
+    """Whether a number in the sentence counts what the question asks about: "8-12 medlemmar" for "hur
+    många medlemmar …", "1 år" for "hur länge …". False when the question names nothing to count."""
+    q = _words(question)
+    asked = " ".join(q)
+    how_long = any(re.search(rf"\b{phrase}\b", asked) for phrase in _HOW_LONG)
+    counted = next(
+        (
+            stem(q[i + 2])
+            for i in range(len(q) - 2)
+            if q[i] in ("hur", "how") and q[i + 1] in ("manga", "many")
+        ),
+        "",
+    )
+    if not how_long and len(counted) < 4:
+        return False
+
+    def counts(word: str) -> bool:
+        if how_long:
+            return bool(_TIME_UNIT.match(word))
+        s = stem(word)
+        return s.startswith(counted) or (len(s) >= 4 and counted.startswith(s))
+
+    # The counted word follows the number, an adjective between allowed ("4 tvärsektoriella reformgrupper").
+    words = _words(sentence)
+    return any(
+        (word[:1].isdigit() or word in _NUMBER_WORDS or word in ("en", "ett", "one", "a"))
+        and any(counts(after) for after in words[i + 1 : i + 3])
+        for i, word in enumerate(words)
+    )
 
 
 def evidence_candidates(
@@ -167,44 +244,93 @@ def evidence_candidates(
     kind: Kind | None,
     *,
     min_overlap: float = 0.5,
+    split: Callable[[str], Sequence[str]] | None = None,
 ) -> list[Evidence]:
-    """Source sentences that hold a fact of the asked kind and are on topic, best overlap first (ties in
-    passage order, the better-ranked passage first).
+    """Source sentences that hold a fact of the asked kind and are on topic, best first: by overlap, then
+    (for "hur många X" and "hur länge") a number that counts what was asked, then passage order (the
+    better-ranked passage first).
 
-    A sentence qualifies when it holds such a fact and, together with the sentence before it and its
-    passage's title, at least ``min_overlap`` of the question's topic terms."""
+    A sentence qualifies when it holds such a fact and, together with the sentence before it (or, for an
+    item of a bulleted list, the list's other items) and its passage's title, at least ``min_overlap`` of
+    the question's topic terms. With split (the lexical index's compound splitter), a compound covers its
+    parts and its parts cover it, each for its share: "öppettiderna" is about "tider", and "mötet" is
+    half of "teamsmötet"."""
     q_terms = content_terms(question) - _CUE_TERMS.get(kind, frozenset())
     if not q_terms:
         return []
-    found: list[tuple[tuple[float, int, int], Evidence]] = []
+    parts = {t: tuple(split(t)) if split else () for t in q_terms}
+
+    def credit(terms: set[str], whole: Collection[str] = q_terms) -> dict[str, float]:
+        """How much of each question term the terms cover (terms not covered at all left out). A part's
+        share counts only for the compounds in whole: those the passage covers as a whole ("webbmöte via
+        Teams" … "mötet"), so that "siktar" is no part of "långsiktig" in a passage without "lång"."""
+        if split:
+            terms = terms | {p for t in terms for p in split(t)}
+        out = {}
+        for t in q_terms:
+            share = 1.0 if t in terms else sum(p in terms for p in parts[t]) / (len(parts[t]) or 1)
+            if share == 1.0 or (share and t in whole):
+                out[t] = share
+        return out
+
+    def beyond(own: dict[str, float], other: dict[str, float]) -> dict[str, float]:
+        return {t: v for t, v in other.items() if v > own.get(t, 0.0)}
+
+    found: list[tuple[tuple[float, int, int, int], Evidence]] = []
     for pi, passage in enumerate(passages):
-        title_terms = content_terms(passage.title)
+        whole = {t for t, v in credit(content_terms(passage.titled_text)).items() if v == 1.0}
+        title = credit(content_terms(passage.title), whole)
         sentences = source_sentences(passage)
+        covers = [credit(content_terms(s), whole) if len(s) <= MAX_QUOTE_CHARS else {} for s in sentences]
+        lists = _list_items(sentences)
         for si, sentence in enumerate(sentences):
             if len(sentence) > MAX_QUOTE_CHARS or (
                 kind is not None and not holds_kind(sentence, kind, question)
             ):
                 continue
-            # A sentence often leans on the one before it ("På plats i Visby …" after "… i Almedalsveckan."):
-            # the previous sentence counts towards the topic, and is quoted too when it supplied words.
-            own = q_terms & content_terms(sentence)
-            prev = sentences[si - 1] if si > 0 and len(sentences[si - 1]) <= MAX_QUOTE_CHARS else ""
-            lent = (q_terms & content_terms(prev)) - own
+            # A sentence often leans on the one before it ("På plats i Visby …" after "… i Almedalsveckan."),
+            # and a list item on another item of its list ("- Tid: 1 år." under "- 4 reformgrupper:"):
+            # those count towards the topic, and are quoted too when they supplied words.
+            own = covers[si]
+            lender, lent = -1, {}
+            if si > 0:
+                lender, lent = si - 1, beyond(own, covers[si - 1])
+            if lists[si] >= 0 and not lent:
+                items = [i for i in range(lists[si], len(sentences)) if i != si and lists[i] == lists[si]]
+                best = max(items, default=-1, key=lambda i: sum(beyond(own, covers[i]).values()))
+                if best >= 0 and beyond(own, covers[best]):
+                    lender, lent = best, beyond(own, covers[best])
             if not own and not lent:
                 continue  # the title alone is no evidence that this sentence is on topic
-            overlap = len(own | lent | (q_terms & title_terms)) / len(q_terms)
+            overlap = sum(max(d.get(t, 0.0) for d in (own, lent, title)) for t in q_terms) / len(q_terms)
             if overlap >= min_overlap:
-                text = f"{prev} {sentence}" if lent else sentence
-                found.append(((-overlap, pi, si), Evidence(text, pi, overlap)))
+                text = _unbullet(sentence)
+                if lent:
+                    first, then = sorted((lender, si))
+                    glue = " " if then == first + 1 else " … "
+                    text = f"{_unbullet(sentences[first])}{glue}{_unbullet(sentences[then])}"
+                counted = counts_asked(sentence, question) if kind == "count" else False
+                found.append(((-overlap, -int(counted), pi, si), Evidence(text, pi, overlap, counted)))
     return [ev for _, ev in sorted(found, key=lambda f: f[0])]
 
 
+def _unbullet(sentence: str) -> str:
+    """A list item as it is quoted: "Tid: 1 år." rather than "- Tid: 1 år."."""
+    return _BULLET.sub("", sentence, count=1)
+
+
 def find_evidence(
-    question: str, passages: Sequence[Chunk], kind: Kind | None, *, min_overlap: float = 0.5
+    question: str,
+    passages: Sequence[Chunk],
+    kind: Kind | None,
+    *,
+    min_overlap: float = 0.5,
+    split: Callable[[str], Sequence[str]] | None = None,
 ) -> Evidence | None:
     """The source sentence that best answers the question with a fact of the asked kind (the first of
     evidence_candidates), or None."""
-    return next(iter(evidence_candidates(question, passages, kind, min_overlap=min_overlap)), None)
+    found = evidence_candidates(question, passages, kind, min_overlap=min_overlap, split=split)
+    return next(iter(found), None)
 
 
 def answers_kind(sentences: Iterable[str], kind: Kind | None, question: str) -> bool:

@@ -278,7 +278,8 @@ class AssistantService:
             if not answers_kind([c.text for c, _ in kept], kind, prep.question):
                 # The sentence holding the asked fact may sit in a retrieved passage _context left out.
                 query = prep.retrieval_query
-                ev = _prompt_first(lambda ps: find_evidence(query, ps, kind), passages, spare)
+                split = self.retriever.lexical.split_compound
+                ev = _prompt_first(lambda ps: find_evidence(query, ps, kind, split=split), passages, spare)
                 if ev is not None:
                     index = _adopt(passages, spare, ev.passage_index)
                     quote = (index, ev.sentence, f"no kept sentence held the asked {kind}")
@@ -554,15 +555,18 @@ class AssistantService:
         return None
 
     def _best_evidence(
-        self, query: str, qvec: np.ndarray, passages: list[Chunk], kind: Kind
+        self, query: str, qvec: np.ndarray, passages: list[Chunk], kind: Kind | None
     ) -> Evidence | None:
-        """The on-topic sentence holding the asked kind of fact for a fallback quote (at least half of the
-        question's topic words, as for the quote beside an answer: with fewer, another document's clock
-        times answered "har ni andra öppettider kring röda dagar?"). Among those sharing the most topic
-        words, the one the embedder finds closest to the question: word overlap often ties ("4
-        reformgrupper" and "8-12 medlemmar" for "hur många medlemmar hade reformgrupperna?")."""
-        found = evidence_candidates(query, passages, kind)
-        tied = [ev for ev in found if ev.overlap == found[0].overlap]
+        """The on-topic sentence for a fallback quote: holding the asked kind of fact, or (kind None, for a
+        yes-or-no question) any sentence that is no fragment. It needs at least half of the question's
+        topic words, as for the quote beside an answer: with fewer, another document's clock times
+        answered "har ni andra öppettider kring röda dagar?". Among those sharing the most topic words
+        (and, for "hur många X", a number of X or none alike), the one the embedder finds closest to the
+        question: word overlap often ties."""
+        found = evidence_candidates(query, passages, kind, split=self.retriever.lexical.split_compound)
+        if kind is None:
+            found = [ev for ev in found if len(ev.sentence) >= _MIN_QUOTE_CHARS]
+        tied = [ev for ev in found if (ev.overlap, ev.counts) == (found[0].overlap, found[0].counts)]
         if len(tied) <= 1:
             return found[0] if found else None
         return tied[int((self._sentence_vectors([ev.sentence for ev in tied]) @ qvec).argmax())]

@@ -10,6 +10,8 @@ from rag.config import Settings
 from rag.embedders.fake import KeywordEmbedder
 from rag.evidence import answers_kind, expected_kind, find_evidence, holds_kind
 from rag.generation.fake import ScriptedGenerator
+from rag.index.lexical import BM25Index
+from rag.ingest import Ingestor
 from rag.service import AssistantService
 from rag.text import split_sentences
 from rag.types import Chunk, SentenceCheck
@@ -20,8 +22,11 @@ from tests.conftest import make_service
     ("question", "kind"),
     [
         ("när öppnade nattcafét?", "when"),
-        ("öppetider fredag?", "when"),
-        ("när har ni öppet på torsdagar?", "when"),
+        ("öppetider fredag?", "clock"),
+        ("när har ni öppet på torsdagar?", "clock"),
+        ("vilka tider hade det öppet?", "clock"),
+        ("har ni andra öppettider kring röda dagar?", None),  # yes or no: no time needed
+        ("för vilken tid gäller tillståndet?", "when"),  # a period, not a time of day
         ("When does the city aim to be climate neutral?", "when"),
         ("hur många seminarier hölls?", "count"),
         ("hur länge höll grupperna på?", "count"),
@@ -61,6 +66,62 @@ def test_a_time_is_a_date_clock_time_or_day_not_any_count() -> None:
     assert not holds_kind("Det hade öppet tre nätter i rad.", "when", q)
     assert holds_kind("Det hade öppet från 20.00 till 8.30.", "when", q)
     assert holds_kind("Det hade öppet på tisdagen.", "when", q)
+
+
+def test_a_clock_time_answers_what_time_and_a_date_does_not() -> None:
+    q = "vilka tider hade nattcaféet öppet?"
+    assert holds_kind("Öppettiderna var från 20.00 på kvällen till 8.30 på morgonen.", "clock", q)
+    assert holds_kind("Kriminalvården arbetar dygnet runt.", "clock", q)
+    assert not holds_kind("Det öppnade torsdagen den 14 januari.", "clock", q)
+    assert not holds_kind("Det öppnar kl. 18.", "clock", "öppnar det kl. 18?")  # the question's own time
+
+
+def test_a_compound_covers_its_parts_when_the_lexical_splitter_is_given() -> None:
+    passages = [
+        _chunk("Nattcaféet öppnade den 14 januari i kyrkan."),
+        _chunk("Gästerna var tacksamma för nattcaféet. Öppettiderna var från 20.00 till 8.30."),
+    ]
+    split = BM25Index.from_texts([p.text for p in passages] + ["öppet tider"]).split_compound
+    q = "vilka tider hade nattcaféet öppet?"
+    assert find_evidence(q, passages, "clock") is None  # "öppettiderna" is neither "tider" nor "öppet"
+    ev = find_evidence(q, passages, "clock", split=split)
+    assert ev is not None and ev.sentence.endswith("Öppettiderna var från 20.00 till 8.30.")
+
+
+def test_a_part_of_an_asked_compound_counts_for_its_share_where_the_passage_holds_the_whole() -> None:
+    teams = _chunk(
+        "Mötet blir ett webbmöte via Teams. Testa gärna att ansluta till mötet i förväg. "
+        "Ring Anna Berg på 073-111 22 33 om det inte fungerar."
+    )
+    other = _chunk("Vi ses på mötet i stadshuset. Ring Bo Ek på 073-444 55 66 om du har frågor.")
+    split = BM25Index.from_texts([teams.text, other.text, "teams möte"]).split_compound
+    q = "vem ringer man om teamsmötet inte funkar?"
+    ev = find_evidence(q, [other, teams], "phone", split=split)
+    assert ev is not None and ev.passage_index == 1 and "073-111 22 33" in ev.sentence
+    assert ev.overlap == 0.5  # "mötet" in the sentence before: half of "teamsmötet"
+    # without Teams anywhere in it, a passage's "mötet" is no part of the Teams meeting
+    assert find_evidence(q, [other], "phone", split=split) is None
+
+
+_LIST = (
+    "Reformgrupper\n- 4 tvärsektoriella reformgrupper:\nIntegration, Företagsamhet och Klimat.\n"
+    "- 8-12 medlemmar från näringsliv och akademi.\n- Tydligt uppdrag:\nKom med förslag.\n- Tid: 1 år.\n"
+    "– Vi var sju stycken i gruppen, säger Anna.\n"
+)
+
+
+def test_a_list_item_leans_on_its_list_and_a_number_of_what_was_asked_wins() -> None:
+    passages = [_chunk(_LIST, title="Välkomna")]
+    ev = find_evidence("hur länge höll reformgrupperna på?", passages, "count")
+    assert ev is not None and ev.sentence == "4 tvärsektoriella reformgrupper: … Tid: 1 år."
+    ev = find_evidence("hur många medlemmar hade reformgrupperna?", passages, "count")
+    assert (
+        ev is not None and ev.sentence.endswith("8-12 medlemmar från näringsliv och akademi.") and ev.counts
+    )
+    # a line of speech ("– …") is no list item: it borrows nothing from the list above it
+    assert find_evidence("hur många var med i reformgruppen?", passages, "count") != find_evidence(
+        "hur många stycken?", passages, "count"
+    )
 
 
 def test_a_phone_number_answers_a_phone_question_and_another_number_does_not() -> None:
@@ -220,18 +281,18 @@ def test_the_closer_quote_is_shown_cited_and_explained_to_staff(fake_index: Sett
 
 
 def test_a_tie_in_shared_words_goes_to_the_sentence_closest_to_the_question(fake_settings: Settings) -> None:
-    service = AssistantService(
-        fake_settings, embedder=KeywordEmbedder(["medlemmar"]), generator=ScriptedGenerator()
-    )
+    embedder = KeywordEmbedder(["medlemmar"])
+    Ingestor(embedder, index_root=fake_settings.index_dir).run(fake_settings.corpus_dir, progress=None)
+    service = AssistantService(fake_settings, embedder=embedder, generator=ScriptedGenerator())
     passages = [
         _chunk("Staden startade 4 reformgrupper i fjol."),
-        _chunk("Grupperna hade 8-12 medlemmar var."),
+        _chunk("Grupperna hade 8-12 deltagare, alla medlemmar."),  # no number *of* medlemmar either
     ]
     q = "hur många medlemmar hade reformgrupperna?"
     first = find_evidence(q, passages, "count", min_overlap=0.0)
     assert first is not None and first.passage_index == 0  # by words alone: a tie, the earlier passage
     ev = service._best_evidence(q, service.embedder.embed_query(q), passages, "count")
-    assert ev is not None and ev.sentence == "Grupperna hade 8-12 medlemmar var."
+    assert ev is not None and ev.sentence == "Grupperna hade 8-12 deltagare, alla medlemmar."
 
 
 # --- a bare fact is shown in its source sentence --------------------------------------------------------------
@@ -302,3 +363,4 @@ def test_the_asked_fact_is_quoted_from_a_retrieved_passage_left_out_of_the_promp
     assert "Mina planer" not in gen.calls[0][-1]["content"]  # the model never saw it
     cited = {c.chunk.chunk_id for c in answer.citations}
     assert quoted[0].chunk_id in cited and top.chunk_id in cited
+
