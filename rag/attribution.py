@@ -4,7 +4,9 @@ A sentence is *supported* by a passage when (1) enough of its topic words occur 
 (2) every fact in it (number, date, time, phone number, e-mail, web address, proper name) occurs in
 the passage and (3) a negation in it ("inte", "ingen", "aldrig") has one in the passage sentence that
 shares the most of its words: negations are stop words, so without (3) "Du får inte X" passes on
-"Du får X". The same checker serves the answer pipeline, the staff's "check an answer" tool and the
+"Du får X"; likewise (4) a word of a contrasting pair ("nya"/"gamla", "öppet"/"stängt", "fler"/"färre")
+is not the opposite of what that passage sentence says: "Stadens gamla målbild var en grund …" does not
+pass on "Stadens nya målbild är en gemensam grund …". The same checker serves the answer pipeline, the staff's "check an answer" tool and the
 evaluation's citation-support metric, so all three agree by construction.
 """
 
@@ -14,7 +16,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rag.text import content_terms, missing_facts, split_sentences
+from rag.text import content_terms, fold, missing_facts, split_sentences
 from rag.types import Chunk, SentenceCheck
 
 _NEGATION = re.compile(
@@ -36,6 +38,44 @@ def unbacked_negation(sentence: str, passage: str) -> str | None:
         most = max((n for n, _ in shared), default=0)
         if not any(_NEGATION.search(s) for n, s in shared if n == most and n > 0):
             return m.group(0)
+    return None
+
+
+# Words that say the opposite of each other, as folded word forms. A small model swaps them while copying a
+# sentence, and word overlap cannot see it (most are stop words or one of many shared words).
+_CONTRASTS: tuple[tuple[frozenset[str], frozenset[str]], ...] = tuple(
+    (frozenset(a.split()), frozenset(b.split()))
+    for a, b in (
+        ("ny nya nytt nyare nyaste", "gammal gamla gammalt aldre forra"),
+        ("oppen oppet oppna oppnar", "stangd stangt stangda stanger"),
+        ("fler flest", "farre farst"),
+        ("oka okar okad okade okat okning", "minska minskar minskad minskade minskat minskning"),
+        ("hogre hogst", "lagre lagst"),
+        ("forsta", "sista"),
+        ("new newer", "old older former previous"),
+        ("open opens", "closed closes"),
+        ("more most", "fewer less least"),
+    )
+)
+
+
+def unbacked_contrast(sentence: str, passage: str) -> str | None:
+    """The first word of a contrasting pair ("gamla") that the passage sentences sharing the most of the
+    sentence's topic words do not use, while one of them uses its opposite ("nya"), or None."""
+    words = set(re.findall(r"\w+", fold(sentence)))
+    pairs = [
+        (w, x, y) for a, b in _CONTRASTS for x, y in ((a, b), (b, a)) for w in words & x if not words & y
+    ]
+    if not pairs:
+        return None
+    terms = content_terms(sentence)
+    # Line breaks are joined: a PDF's lines break a sentence ("Stadens nya malbild" / "ar en gemensam grund").
+    shared = [(len(terms & content_terms(s)), s) for s in split_sentences(" ".join(passage.split()))]
+    most = max((n for n, _ in shared), default=0)
+    closest = [set(re.findall(r"\w+", fold(s))) for n, s in shared if n == most and n > 0]
+    for word, same, opposite in pairs:
+        if closest and not any(c & same for c in closest) and any(c & opposite for c in closest):
+            return word
     return None
 
 
@@ -91,9 +131,13 @@ class SupportChecker:
         facts_ok, ov, idx = best
         supported = facts_ok and ov >= self.threshold
         negation = unbacked_negation(sentence, passages[idx].titled_text) if supported else None
+        contrast = unbacked_contrast(sentence, passages[idx].titled_text) if supported else None
         if negation:
             supported = False
             reason = f"it says '{negation}' but the passage negates nothing there"
+        elif contrast:
+            supported = False
+            reason = f"it says '{contrast}' where the passage says the opposite"
         elif supported:
             reason = "supported"
         elif not facts_ok:

@@ -193,6 +193,21 @@ def test_a_quoted_source_is_checked_without_the_lead_in_another_language() -> No
     assert (res.sentences, res.supported) == (1, 1)
 
 
+def test_a_word_swapped_for_its_opposite_makes_a_sentence_unsupported() -> None:
+    # A PDF's line breaks split the passage sentence; the swap of "nya" for "gamla" is still seen.
+    text = "Stadens nya malbild\nar en gemensam grund for stadens utveckling. Kontaktcenter har stängt på söndagar."
+    passage = Chunk("d#0-x", "d", "d.txt", "Målbild", text, 0, len(text), "x")
+    checker = SupportChecker(0.5)
+    swapped = checker.check("Stadens gamla målbild var en grund för stadens utveckling.", [passage])
+    assert not swapped.check.supported and "gamla" in swapped.check.reason
+    assert checker.check("Stadens nya målbild är en grund för stadens utveckling.", [passage]).check.supported
+    assert not checker.check("Kontaktcenter har öppet på söndagar.", [passage]).check.supported
+    # a passage that says both backs either
+    both = "Den nya malbilden tar vid dar den gamla slutar."
+    chunk = Chunk("d#1-x", "d", "d.txt", "Målbild", both, 0, len(both), "x")
+    assert checker.check("Den gamla målbilden slutar där den nya tar vid.", [chunk]).check.supported
+
+
 def test_a_negation_the_passage_lacks_makes_a_sentence_unsupported() -> None:
     # Negations are stop words, so word overlap alone would accept a flipped claim.
     checker = SupportChecker(0.5)
