@@ -152,7 +152,9 @@ _ABBREVIATIONS = (
     "s.k.",
     "e.g.",
 )
-_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"”’)\]]*\s+(?=[\"“”(\[]?[A-ZÅÄÖÉ0-9])|\n+")
+# A line break ends a sentence, except a single one before a lower-case word: a PDF's wrapped line
+# ("Stadens nya malbild" / "ar en gemensam grund …") goes on with the same sentence.
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"”’)\]]*\s+(?=[\"“”(\[]?[A-ZÅÄÖÉ0-9])|\n{2,}|\n(?![a-zåäöéü])")
 
 
 def split_sentences(text: str) -> list[str]:

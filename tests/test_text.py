@@ -44,6 +44,17 @@ def test_sentences_respect_abbreviations_and_times() -> None:
     ]
 
 
+def test_a_wrapped_line_goes_on_with_its_sentence_and_other_line_breaks_end_one() -> None:
+    text = "Stadens nya malbild\nar en gemensam grund.\nÖppettider:\nFredag: 08.00 — 17.00\nAvvikande tider.\n\nrubrik"
+    assert split_sentences(text) == [
+        "Stadens nya malbild\nar en gemensam grund.",  # a PDF's wrapped line: a lower-case word goes on
+        "Öppettider:",
+        "Fredag: 08.00 — 17.00",
+        "Avvikande tider.",
+        "rubrik",  # a blank line always ends one
+    ]
+
+
 def test_facts_are_found_and_normalised() -> None:
     facts = extract_facts("Ring 042-10 50 00 mellan 8:00 och 17 på torsdag, fråga efter Carina Leffler.")
     assert "042-10 50 00" in facts and "8:00" in facts and "17" in facts and "Carina Leffler" in facts
