@@ -128,13 +128,15 @@ def expected_kind(question: str) -> Kind | None:
         if pattern.search(q):
             # "har ni andra öppettider kring röda dagar?" asks yes or no, not for a time: "Avvikande
             # öppettider kan förekomma …" answers it, another document's clock times do not.
-            return None if kind in ("clock", "when") and asks_yes_or_no(q) else kind
+            return None if kind in ("clock", "when") and _YES_NO.match(q) else kind
     return None
 
 
 def asks_yes_or_no(question: str) -> bool:
-    """Whether the question opens with a verb and so asks yes or no ("är det gratis?", "is it free?")."""
-    return bool(_YES_NO.match(fold(question)))
+    """Whether the question opens with a verb and so asks yes or no ("är det gratis?", "is it free?"); one
+    that offers choices ("är den till för anställda eller för invånarna?") asks which."""
+    q = fold(question)
+    return bool(_YES_NO.match(q)) and not re.search(r"\b(eller|or)\b", q)
 
 
 def _words(text: str) -> list[str]:

@@ -20,6 +20,7 @@ from rag.evidence import (
     Evidence,
     Kind,
     answers_kind,
+    asks_yes_or_no,
     evidence_candidates,
     expected_kind,
     find_evidence,
@@ -576,7 +577,12 @@ class AssistantService:
     ) -> tuple[str, list[Citation]]:
         """No generated sentence survived: quote the source sentence that holds the asked kind of fact (in
         the prompt's passages or the retrieved ones left out), or else the sentence of the prompt's
-        passages most similar to the question."""
+        passages most similar to the question.
+
+        A yes-or-no question is decided by the sentence that states what it asks about, which is the one
+        sharing most of its words ("Teknologisk transformation är inte ett mål i sig, …" for "är
+        teknologiska omvandlingen ett mål i sig?"); the embedder preferred a sentence that sounds like
+        it ("Teknikutvecklingen omvandlar samhället …")."""
         query = prep.retrieval_query
         q_terms = content_terms(query)
 
@@ -585,7 +591,7 @@ class AssistantService:
 
         qvec = self._query_vector(query)
         ev = None
-        if kind:
+        if kind or asks_yes_or_no(prep.question):
             ev = _prompt_first(lambda ps: self._best_evidence(query, qvec, ps, kind), passages, spare)
         if ev is not None:
             passage = passages[_adopt(passages, spare, ev.passage_index)]

@@ -8,7 +8,7 @@ import pytest
 
 from rag.config import Settings
 from rag.embedders.fake import KeywordEmbedder
-from rag.evidence import answers_kind, expected_kind, find_evidence, holds_kind
+from rag.evidence import answers_kind, asks_yes_or_no, expected_kind, find_evidence, holds_kind
 from rag.generation.fake import ScriptedGenerator
 from rag.index.lexical import BM25Index
 from rag.ingest import Ingestor
@@ -364,3 +364,19 @@ def test_the_asked_fact_is_quoted_from_a_retrieved_passage_left_out_of_the_promp
     cited = {c.chunk.chunk_id for c in answer.citations}
     assert quoted[0].chunk_id in cited and top.chunk_id in cited
 
+
+def test_a_question_opening_with_a_verb_asks_yes_or_no_unless_it_offers_choices() -> None:
+    assert asks_yes_or_no("är h22 summit gratis?") and asks_yes_or_no("Is the library open on Sundays?")
+    assert not asks_yes_or_no("är målbilden till för anställda eller för invånarna?")
+    assert not asks_yes_or_no("vad kostar det?")
+
+
+def test_a_yes_or_no_question_falls_back_to_the_sentence_stating_what_it_asks(fake_index: Settings) -> None:
+    # The model's "Nej, …" only repeats the question and is dropped; the fallback quotes the sentence that
+    # shares most of the question's words, where the embedder alone picked one that merely sounds alike.
+    question = "är teknologiska omvandlingen ett mål i sig?"
+    service, _ = make_service(fake_index, "Nej, teknologiska omvandlingen inte är ett mål i sig.")
+    answer = service.ask(question)
+    assert answer.fallback and not answer.refused
+    assert "är inte ett mål i sig, utan en grundförutsättning" in answer.text
+    assert answer.sentences[0].reason == "it only repeats the question's words"
