@@ -6,8 +6,9 @@ the passage and (3) a negation in it ("inte", "ingen", "aldrig") has one in the 
 shares the most of its words: negations are stop words, so without (3) "Du får inte X" passes on
 "Du får X"; likewise (4) a word of a contrasting pair ("nya"/"gamla", "öppet"/"stängt", "fler"/"färre")
 is not the opposite of what that passage sentence says: "Stadens gamla målbild var en grund …" does not
-pass on "Stadens nya målbild är en gemensam grund …". The same checker serves the answer pipeline, the staff's "check an answer" tool and the
-evaluation's citation-support metric, so all three agree by construction.
+pass on "Stadens nya målbild är en gemensam grund …". The same checker serves the answer pipeline, the
+staff's "check an answer" tool and the evaluation's citation-support metric, so all three agree by
+construction.
 """
 
 from __future__ import annotations

@@ -4,9 +4,9 @@ The 1.5B model often writes a sentence that is true and supported by the passage
 question ("Almedalsveckan var en transformationsarena …" to "i vilken stad var almedalsveckan?"). The
 pipeline knows from the question word what the answer must contain — a phone number for "vilket nummer", a
 price or "gratis" for "vad kostar", a clock time for "vilka tider", a time or date for "när", a number for
-"hur många", a name for "vem", a place for "var ligger" — and checks the verified answer for it. When no kept sentence holds such a fact,
-the best source sentence that does is quoted, word for word and cited, so the resident gets the fact from
-the document itself and never from a guess.
+"hur många", a name for "vem", a place for "var ligger" — and checks the verified answer for it. When no
+kept sentence holds such a fact, the best source sentence that does is quoted, word for word and cited, so
+the resident gets the fact from the document itself and never from a guess.
 """
 
 from __future__ import annotations
@@ -45,8 +45,9 @@ _KIND_PATTERNS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
     (
         "clock",  # a time of day: "vilka tider" is not answered by "torsdagen den 14 januari"
         re.compile(
-            r"\b(vilka tider|(?<!for )vilken tid|fran vilken tid|till vilken tid|hur dags|nar (har|hade) (ni|de|det|du|man) oppet"
-            r"|nar oppnar|nar stanger|oppettider(na)?|oppetider(na)?|what time|opening hours)\b"
+            r"\b(vilka tider|(?<!for )vilken tid|fran vilken tid|till vilken tid|hur dags"
+            r"|nar (har|hade) (ni|de|det|du|man) oppet|nar oppnar|nar stanger|oppettider(na)?|oppetider(na)?"
+            r"|what time|opening hours)\b"
         ),
     ),
     (
