@@ -83,7 +83,10 @@ class Settings:
             if raw is None or raw == "":
                 continue
             values[f.name] = _coerce(f.name, raw, cls)
-        values.update({k: v for k, v in overrides.items() if v is not None})
+        # A flag's value arrives as text ("--index DIR"), like a variable's: coerce it the same way.
+        values.update(
+            {k: _coerce(k, v, cls) if isinstance(v, str) else v for k, v in overrides.items() if v is not None}
+        )
         return cls(**values)
 
     def with_(self, **changes: Any) -> Settings:

@@ -39,3 +39,11 @@ def test_missing_index_is_one_clear_line_and_exit_code_2(fake_settings: Settings
     assert out.returncode == 2
     assert out.stderr.startswith("Fel:") and "rag ingest" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_the_index_flag_names_the_index_folder(fake_settings: Settings, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "other-index"
+    out = _rag(["--index", str(elsewhere), "ingest", str(fake_settings.corpus_dir)], fake_settings)
+    assert out.returncode == 0, out.stderr
+    assert (elsewhere / "current").exists() and not fake_settings.index_dir.exists()
+    assert Settings.from_env(environ={}, index_dir=str(elsewhere), threads="2").threads == 2
