@@ -6,17 +6,23 @@ far inside the embedding window while holding a paragraph or one FAQ answer. The
 only 70-130 tokens/s on two cores: up to three such passages plus the question cost ~550 prompt tokens,
 4-8 s before the first token (700-character chunks measured ~690 tokens). An overlap of 80 characters
 keeps a sentence that straddles a boundary whole in at least one chunk.
+
+A chunk does not end with a heading that the next chunk opens with: "… tar vi de steg som krävs.\n\nDen
+sociala transformationen" matched questions about the social transformation with a chunk about the green
+one. A byline ("Carina Leffler, Stadsdirektör Helsingborgs stad") stays: it says who said the quote above it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 from dataclasses import dataclass
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from rag.types import Chunk, Document
 
+_MAX_HEADING = 80  # characters: a longer last paragraph is text, not a heading
 SEPARATORS = ["\n\n", "\n", ". ", "? ", "! ", "; ", ", ", " ", ""]
 
 
@@ -24,7 +30,7 @@ SEPARATORS = ["\n\n", "\n", ". ", "? ", "! ", "; ", ", ", " ", ""]
 class ChunkerSettings:
     chunk_size: int = 500
     chunk_overlap: int = 80
-    splitter: str = "recursive-character-v1"
+    splitter: str = "recursive-character-v2"  # v2: no chunk ends with the heading the next one opens with
 
     def to_dict(self) -> dict[str, object]:
         return {"chunk_size": self.chunk_size, "chunk_overlap": self.chunk_overlap, "splitter": self.splitter}
@@ -44,6 +50,8 @@ class Chunker:
 
     def split(self, doc: Document) -> list[Chunk]:
         pieces = self._splitter.create_documents([doc.text])
+        for piece, following in itertools.pairwise(pieces):
+            piece.page_content = _without_trailing_heading(piece.page_content, following.page_content)
         chunks: list[Chunk] = []
         seen: set[str] = set()
         cursor = 0
@@ -76,3 +84,16 @@ class Chunker:
                 )
             )
         return chunks
+
+
+def _without_trailing_heading(text: str, following: str) -> str:
+    """text without its last paragraph when that is a heading the following chunk opens with: a short line
+    with no sentence punctuation and no comma (which a byline has)."""
+    head, sep, last = text.rpartition("\n\n")
+    last = last.strip()
+    heading = (
+        0 < len(last) <= _MAX_HEADING and not last.endswith((".", "!", "?", ":", "…")) and "," not in last
+    )
+    if sep and head.strip() and heading and following.lstrip().startswith(last):
+        return head.rstrip()
+    return text

@@ -19,3 +19,16 @@ def test_chunks_carry_exact_offsets_stable_ids_and_bounded_size() -> None:
     for c in chunks:
         covered.update(range(c.start, c.end))
     assert all(i in covered or doc.text[i].isspace() for i in range(len(doc.text)))
+
+
+def test_no_chunk_ends_with_the_heading_the_next_one_opens_with_but_a_byline_stays() -> None:
+    doc = load_document(CORPUS / "tre-transformationer.txt", CORPUS)
+    chunks = Chunker(ChunkerSettings(chunk_size=500, chunk_overlap=80)).split(doc)
+    opening = [c for c in chunks if c.text.startswith("Den sociala transformationen")]
+    assert opening, "the section's heading opens a chunk"
+    assert not any(c.text.rstrip().endswith("Den sociala transformationen") for c in chunks)
+    assert all(doc.text[c.start : c.end] == c.text for c in chunks)
+    # A byline has a comma: it names who said the quote above it, so it stays with the quote.
+    almedalen = load_document(CORPUS / "transformationsarena-almedalen.txt", CORPUS)
+    pieces = Chunker(ChunkerSettings(chunk_size=500, chunk_overlap=80)).split(almedalen)
+    assert any(c.text.rstrip().endswith("Carina Leffler, Stadsdirektör Helsingborgs stad") for c in pieces)
