@@ -85,7 +85,11 @@ class Settings:
             values[f.name] = _coerce(f.name, raw, cls)
         # A flag's value arrives as text ("--index DIR"), like a variable's: coerce it the same way.
         values.update(
-            {k: _coerce(k, v, cls) if isinstance(v, str) else v for k, v in overrides.items() if v is not None}
+            {
+                k: _coerce(k, v, cls) if isinstance(v, str) else v
+                for k, v in overrides.items()
+                if v is not None
+            }
         )
         return cls(**values)
 
