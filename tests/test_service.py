@@ -172,7 +172,7 @@ def test_fallback_quote_is_the_sentence_most_similar_to_the_question(fake_settin
     service = AssistantService(
         fake_settings, embedder=KeywordEmbedder(["offentlig"]), generator=ScriptedGenerator()
     )
-    q = "hur offentligt blir mitt ärende om jag kontaktar er?"  # (a yes-or-no question goes by words first)
+    q = "hur offentligt blir mitt ärende om jag kontaktar er?"  # not yes-or-no: that fallback ranks by words
     prep = _Prepared(q, q, None, "sv", [], inspect_question(q))
     quoted, citations = service._quote_best(prep, [passage], [])
     assert "blir offentligt och kan läsas av andra" in quoted and "Kontakta oss" not in quoted
