@@ -35,11 +35,16 @@ def unbacked_negation(sentence: str, passage: str) -> str | None:
         if m is None or _squash(part) in said:
             continue
         terms = content_terms(part) or content_terms(sentence)
-        shared = [(len(terms & content_terms(s)), s) for s in split_sentences(passage)]
-        most = max((n for n, _ in shared), default=0)
-        if not any(_NEGATION.search(s) for n, s in shared if n == most and n > 0):
+        if not any(_NEGATION.search(s) for s in _closest_sentences(terms, passage)):
             return m.group(0)
     return None
+
+
+def _closest_sentences(terms: set[str], passage: str) -> list[str]:
+    """The passage sentences sharing the most of the given topic terms (none when none shares any)."""
+    shared = [(len(terms & content_terms(s)), s) for s in split_sentences(passage)]
+    most = max((n for n, _ in shared), default=0)
+    return [s for n, s in shared if n == most and n > 0]
 
 
 # Words that say the opposite of each other, as folded word forms. A small model swaps them while copying a
@@ -69,11 +74,11 @@ def unbacked_contrast(sentence: str, passage: str) -> str | None:
     ]
     if not pairs:
         return None
-    terms = content_terms(sentence)
     # Line breaks are joined: a PDF's lines break a sentence ("Stadens nya malbild" / "ar en gemensam grund").
-    shared = [(len(terms & content_terms(s)), s) for s in split_sentences(" ".join(passage.split()))]
-    most = max((n for n, _ in shared), default=0)
-    closest = [set(re.findall(r"\w+", fold(s))) for n, s in shared if n == most and n > 0]
+    closest = [
+        set(re.findall(r"\w+", fold(s)))
+        for s in _closest_sentences(content_terms(sentence), " ".join(passage.split()))
+    ]
     for word, same, opposite in pairs:
         if closest and not any(c & same for c in closest) and any(c & opposite for c in closest):
             return word

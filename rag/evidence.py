@@ -301,8 +301,8 @@ def evidence_candidates(
             if lists[si] >= 0 and not lent:
                 items = [i for i in range(lists[si], len(sentences)) if i != si and lists[i] == lists[si]]
                 best = max(items, default=-1, key=lambda i: sum(beyond(own, covers[i]).values()))
-                if best >= 0 and beyond(own, covers[best]):
-                    lender, lent = best, beyond(own, covers[best])
+                if best >= 0 and (more := beyond(own, covers[best])):
+                    lender, lent = best, more
             if not own and not lent:
                 continue  # the title alone is no evidence that this sentence is on topic
             overlap = sum(max(d.get(t, 0.0) for d in (own, lent, title)) for t in q_terms) / len(q_terms)
