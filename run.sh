@@ -22,13 +22,33 @@ install_python() {
   want=$(sha256sum pyproject.toml | cut -c1-16)
   have=$(cat "$VENV/.installed" 2>/dev/null || true)
   if [ "$want" != "$have" ]; then
-    log "installing dependencies (the first time builds llama-cpp-python from source: 6-11 minutes)"
+    log "installing dependencies"
     "$BIN/python" -m pip install --quiet --upgrade pip
     # CPU torch first, so nothing pulls a CUDA build.
     "$BIN/pip" install --quiet torch==2.13.0
+    install_llama_cpp
     "$BIN/pip" install --quiet -e '.[models,dev]'
     echo "$want" > "$VENV/.installed"
   fi
+  install_llama_cpp
+}
+
+# llama.cpp compiles with -march=native. Some virtual CPUs advertise AMX (amx_tile in /proc/cpuinfo) that the
+# kernel does not let a process use: the first token then dies with "Illegal instruction" (tilezero in
+# libggml-cpu). So it is built without AMX; AVX-512/AVX2 stay.
+LLAMA_CFLAGS=""
+[ "$(uname -m)" = x86_64 ] && LLAMA_CFLAGS="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
+
+install_llama_cpp() {
+  # Only when .venv's build is not already one with these flags (an older .venv, or a fresh one); with
+  # no flags to add (not x86-64) the project's own install below builds it as it is.
+  [ "$(cat "$VENV/.llama-build" 2>/dev/null || true)" = "$LLAMA_CFLAGS" ] && return 0
+  log "building llama-cpp-python for this CPU, without AMX (6-11 minutes)"
+  "$BIN/pip" uninstall --quiet --yes llama-cpp-python >/dev/null 2>&1 || true
+  # --no-cache-dir: a wheel that an earlier build (with AMX) left in pip's cache must not be reused.
+  CFLAGS="${CFLAGS:-} $LLAMA_CFLAGS" CXXFLAGS="${CXXFLAGS:-} $LLAMA_CFLAGS" \
+    "$BIN/pip" install --quiet --no-cache-dir "llama-cpp-python>=0.3"
+  echo "$LLAMA_CFLAGS" > "$VENV/.llama-build"
 }
 
 setup() {
