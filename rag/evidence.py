@@ -115,6 +115,13 @@ _HOW_LONG = ("hur lange", "how long", "hur gammal", "how old")
 _TIME_UNIT = re.compile(
     r"(ar|aret|aren|ars|manad\w*|veck\w*|dag\w*|dygn\w*|timm\w*|minut\w*|(year|month|week|day|hour)s?)$"
 )
+_YEAR = re.compile(r"(1[89]|20)\d\d(-\d{2,4}|-tal\w*)?")  # "2022", "2016-2019", "2030-talet"
+_DIGITS = re.compile(r"\d+(?:[.,:-]\d+)*")  # "150", "8-12", "2,5"
+_MONTHS = _WHEN_PREFIXES[:12]  # januari … december
+_OTHER_QUESTION_WORDS = frozenset(
+    fold(w)
+    for w in "var vad vem när vilken vilket vilka varför where what who when which why".split()  # noqa: SIM905
+)
 _CAPITALISED = re.compile(r"\b[A-ZÅÄÖÉ][\wåäöéü-]+")
 # The city's own names answer no "who" or "where" question about it.
 _HOME_NAMES = frozenset({"helsingborg", "helsingborgs", "sverige", "sveriges", "skane", "skanes"})
@@ -209,12 +216,13 @@ def _list_items(sentences: Sequence[str]) -> list[int]:
     return start
 
 
-def counts_asked(sentence: str, question: str) -> bool:
-    """Whether a number in the sentence counts what the question asks about: "8-12 medlemmar" for "hur
-    många medlemmar …", "1 år" for "hur länge …". False when the question names nothing to count."""
+def _counted(question: str) -> tuple[bool, str]:
+    """What a count question counts: (True, "") for "hur länge"/"hur gammal" (time units), (False, the
+    stem of X) for "hur många X", (False, "") when it names nothing to count ("hur många var där?")."""
     q = _words(question)
     asked = " ".join(q)
-    how_long = any(re.search(rf"\b{phrase}\b", asked) for phrase in _HOW_LONG)
+    if any(re.search(rf"\b{phrase}\b", asked) for phrase in _HOW_LONG):
+        return True, ""
     counted = next(
         (
             stem(q[i + 2])
@@ -223,14 +231,25 @@ def counts_asked(sentence: str, question: str) -> bool:
         ),
         "",
     )
-    if not how_long and len(counted) < 4:
+    return False, counted if len(counted) >= 4 else ""
+
+
+def _is_counted(word: str, counted: str) -> bool:
+    """Whether a (folded) word is a form of the counted stem: "medlemmar" of "medlem", "reformgrupper"
+    of "reformgrupp"."""
+    s = stem(word)
+    return s.startswith(counted) or (len(s) >= 4 and counted.startswith(s))
+
+
+def counts_asked(sentence: str, question: str) -> bool:
+    """Whether a number in the sentence counts what the question asks about: "8-12 medlemmar" for "hur
+    många medlemmar …", "1 år" for "hur länge …". False when the question names nothing to count."""
+    how_long, counted = _counted(question)
+    if not how_long and not counted:
         return False
 
     def counts(word: str) -> bool:
-        if how_long:
-            return bool(_TIME_UNIT.match(word))
-        s = stem(word)
-        return s.startswith(counted) or (len(s) >= 4 and counted.startswith(s))
+        return bool(_TIME_UNIT.match(word)) if how_long else _is_counted(word, counted)
 
     # The counted word follows the number, an adjective between allowed ("4 tvärsektoriella reformgrupper").
     words = _words(sentence)
@@ -239,6 +258,47 @@ def counts_asked(sentence: str, question: str) -> bool:
         and any(counts(after) for after in words[i + 1 : i + 3])
         for i, word in enumerate(words)
     )
+
+
+def states_count(question: str, passages: Sequence[Chunk]) -> bool | None:
+    """For "hur många X": whether any sentence of the passages gives a number together with a form of X
+    (anywhere in the sentence: "Nästan 30 olika svenska myndigheter", "Projektet är ett av tre i landet").
+    A date or a year is no count: "(5-6 november)" or "Sommaren 2022" beside "invånare" does not say how
+    many invånare there are. None when the question counts nothing by name ("hur många var där?", "hur
+    länge …"): then nothing is claimed either way.
+
+    The relevance gate uses it: a question asking for a number the documents never give cannot be
+    answered from them, however well its words match ("hur många invånare har Helsingborg?")."""
+    how_long, counted = _counted(question)
+    q = _words(question)
+    if (
+        how_long
+        or not counted
+        or _OTHER_QUESTION_WORDS.intersection(q[: q.index("hur") if "hur" in q else 0])
+    ):
+        return None  # "Var står det hur många dagar …?" asks where
+    for passage in passages:
+        for sentence in source_sentences(passage):
+            words = _words(sentence)
+            if not any(_is_counted(w, counted) for w in words):
+                continue
+            following = [*words[1:], ""]
+            if any(
+                _is_count(w, after) or (w in ("en", "ett") and _is_counted(after, counted))  # "en vecka"
+                for w, after in zip(words, following, strict=True)
+            ):
+                return True
+    return False
+
+
+def _is_count(word: str, following: str) -> bool:
+    """Whether a (folded) word is a number that counts something: not a year ("2022") nor a day of a month
+    ("5-6 november")."""
+    if word in _NUMBER_WORDS:
+        return True
+    if not _DIGITS.fullmatch(word) or _YEAR.fullmatch(word):
+        return False  # "6sa" is an OCR-damaged "lösa", not a number
+    return not following.startswith(_MONTHS)
 
 
 def evidence_candidates(

@@ -10,6 +10,10 @@ evidence that does not depend on where an embedder's cosines happen to sit:
   rarest corpus term's idf times it, so a question about something the documents do not mention
   ("bygglov", "bibliotek") scores low however well its other words match, while an absent everyday word
   ("höll") costs little.
+* ``states_count``: a question asking "hur många X" needs a passage sentence giving a number of X; when
+  none does, the documents cannot answer it however well its words match ("hur många invånare har
+  Helsingborg?" meets "invånare" and "Helsingborg" everywhere, never with their number), and confidence
+  is 0.
 * ``dense_margin``: how far the best cosine stands above the median of the top hits, in units of the
   spread of the whole top list; a question that matches one passage clearly stands out, one that
   matches nothing gives a flat list.
@@ -28,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.embedders.base import Embedder
+from rag.evidence import states_count
 from rag.index.lexical import BM25Index
 from rag.store import IndexData
 from rag.text import lexical_tokens, stem, topic_words
@@ -174,6 +179,8 @@ class HybridRetriever:
             margin = float((arr[0] - np.median(arr[: min(len(arr), 8)])) / spread)
         confidence = min(1.0, coverage + 0.25 * max(0.0, margin - 0.35))
         reason = f"coverage={coverage:.2f} dense_margin={margin:.2f}"
+        if states_count(query, [h.chunk for h in hits]) is False:
+            return 0.0, f"{reason}; it asks how many, and no passage gives that number"
         return confidence, reason
 
 

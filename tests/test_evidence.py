@@ -15,6 +15,7 @@ from rag.evidence import (
     expected_kind,
     find_evidence,
     holds_kind,
+    states_count,
 )
 from rag.generation.fake import ScriptedGenerator
 from rag.index.lexical import BM25Index
@@ -386,3 +387,42 @@ def test_a_yes_or_no_question_falls_back_to_the_sentence_stating_what_it_asks(fa
     assert answer.fallback and not answer.refused
     assert "är inte ett mål i sig, utan en grundförutsättning" in answer.text
     assert answer.sentences[0].reason == "it only repeats the question's words"
+
+
+def test_a_count_question_needs_a_passage_giving_a_number_of_what_it_counts() -> None:
+    city = [
+        _chunk(
+            "En stad utvecklad av invånare för invånare (5-6 november). Sommaren 2022 bjuder vi in invånare."
+        ),
+        _chunk("Helsingborg har 150 000 besökare varje år."),
+    ]
+    q = "Hur många invånare har Helsingborg?"
+    # dates and years beside "invånare" are no count of them, nor a number of something else
+    assert states_count(q, city) is False
+    assert states_count(q, [*city, _chunk("I dag har staden nästan 150 000 invånare.")]) is True
+    assert states_count(q, [_chunk("Staden har tusentals nöjda invånare.")]) is False
+    # a number word, a number a few words from the counted word, and another form of it all count
+    assert states_count("hur många seminarier hölls?", [_chunk("Vi höll sju seminarier.")]) is True
+    assert (
+        states_count(
+            "hur många myndigheter arbetar med målen?",
+            [_chunk("Nästan 30 olika svenska myndigheter arbetar med dem.")],
+        )
+        is True
+    )
+    assert (
+        states_count("hur många reformgrupper fanns?", [_chunk("- 4 tvärsektoriella reformgrupper:")]) is True
+    )
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "hur många var på arenan?",
+        "hur länge höll de på?",
+        "hur många av förslagen antogs?",
+        "vad kostar det?",
+    ],
+)
+def test_a_question_that_counts_nothing_by_name_claims_nothing(question: str) -> None:
+    assert states_count(question, [_chunk("Det var en fin dag i staden.")]) is None

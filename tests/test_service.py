@@ -33,6 +33,16 @@ def test_out_of_scope_question_is_refused_with_handoff_from_the_corpus_and_no_ll
     assert "Torsdag" in answer.text
 
 
+def test_a_count_the_documents_never_give_is_refused_before_the_llm(fake_index: Settings) -> None:
+    # Every word of it is in the corpus ("invånare", "Helsingborg"), never with the number asked for.
+    service, gen = make_service(fake_index)
+    answer = service.ask("Hur många invånare har Helsingborg?")
+    assert answer.refused and answer.refusal_reason == "not_relevant" and gen.calls == []
+    assert "042-10 50 00" in answer.text
+    # a count the documents do give passes the gate ("sju seminarier i Almedalens officiella program")
+    assert not service.ask("hur många seminarier hade staden i almedalen?", generate=False).refused
+
+
 def test_handoff_follows_the_documents(fake_settings: Settings) -> None:
     doc = fake_settings.corpus_dir / "transformationsarena-almedalen.txt"
     doc.write_text(
