@@ -10,6 +10,9 @@ keeps a sentence that straddles a boundary whole in at least one chunk.
 A chunk does not end with a heading that the next chunk opens with: "… tar vi de steg som krävs.\n\nDen
 sociala transformationen" matched questions about the social transformation with a chunk about the green
 one. A byline ("Carina Leffler, Stadsdirektör Helsingborgs stad") stays: it says who said the quote above it.
+Likewise a lead-in line that ends with a colon moves to the chunk holding what it introduces, where that
+chunk has room: "Framöver kan mätningar som dessa tjäna som värdemätare på hur väl målbilden uppnås:" is
+the question a list of indexes answers, and alone at the end of another chunk it answers nothing.
 """
 
 from __future__ import annotations
@@ -18,11 +21,13 @@ import hashlib
 import itertools
 from dataclasses import dataclass
 
+from langchain_core.documents import Document as LCDocument
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from rag.types import Chunk, Document
 
 _MAX_HEADING = 80  # characters: a longer last paragraph is text, not a heading
+_MAX_LEAD_IN = 200  # characters: a longer paragraph ending in ":" is text that happens to end so
 SEPARATORS = ["\n\n", "\n", ". ", "? ", "! ", "; ", ", ", " ", ""]
 
 
@@ -30,7 +35,8 @@ SEPARATORS = ["\n\n", "\n", ". ", "? ", "! ", "; ", ", ", " ", ""]
 class ChunkerSettings:
     chunk_size: int = 500
     chunk_overlap: int = 80
-    splitter: str = "recursive-character-v2"  # v2: no chunk ends with the heading the next one opens with
+    # v2: no chunk ends with the heading the next one opens with; v3: a lead-in goes with what it introduces
+    splitter: str = "recursive-character-v3"
 
     def to_dict(self) -> dict[str, object]:
         return {"chunk_size": self.chunk_size, "chunk_overlap": self.chunk_overlap, "splitter": self.splitter}
@@ -52,6 +58,7 @@ class Chunker:
         pieces = self._splitter.create_documents([doc.text])
         for piece, following in itertools.pairwise(pieces):
             piece.page_content = _without_trailing_heading(piece.page_content, following.page_content)
+            self._carry_lead_in(doc.text, piece, following)
         chunks: list[Chunk] = []
         seen: set[str] = set()
         cursor = 0
@@ -84,6 +91,30 @@ class Chunker:
                 )
             )
         return chunks
+
+    def _carry_lead_in(self, text: str, piece: LCDocument, following: LCDocument) -> None:
+        """Move piece's last paragraph to the start of following when it is a lead-in ending with ":"
+        and following, grown back to where the lead-in starts, still fits the chunk size. Offsets are
+        checked against the document: a piece the splitter could not place is left as it is."""
+        head, sep, last = piece.page_content.rpartition("\n\n")
+        lead_in = last.strip()
+        if not (sep and head.strip() and lead_in.endswith(":") and len(lead_in) <= _MAX_LEAD_IN):
+            return
+        start, nxt = (
+            int(piece.metadata.get("start_index", -1)),
+            int(following.metadata.get("start_index", -1)),
+        )
+        if start < 0 or nxt < 0 or text[start : start + len(piece.page_content)] != piece.page_content:
+            return
+        if text[nxt : nxt + len(following.page_content)] != following.page_content:
+            return
+        lead_start = start + len(head) + len(sep) + (len(last) - len(last.lstrip()))
+        end = nxt + len(following.page_content)
+        if lead_start >= nxt or end - lead_start > self.settings.chunk_size:
+            return
+        piece.page_content = head.rstrip()
+        following.page_content = text[lead_start:end]
+        following.metadata["start_index"] = lead_start
 
 
 def _without_trailing_heading(text: str, following: str) -> str:

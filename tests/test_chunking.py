@@ -32,3 +32,16 @@ def test_no_chunk_ends_with_the_heading_the_next_one_opens_with_but_a_byline_sta
     almedalen = load_document(CORPUS / "transformationsarena-almedalen.txt", CORPUS)
     pieces = Chunker(ChunkerSettings(chunk_size=500, chunk_overlap=80)).split(almedalen)
     assert any(c.text.rstrip().endswith("Carina Leffler, Stadsdirektör Helsingborgs stad") for c in pieces)
+
+
+def test_a_lead_in_ending_with_a_colon_goes_with_what_it_introduces() -> None:
+    doc = load_document(CORPUS / "faq-malbild-2027.txt", CORPUS)
+    chunks = Chunker(ChunkerSettings(chunk_size=500, chunk_overlap=80)).split(doc)
+    lead_in = "Framover kan matningar som dessa tjana som vardematare pa hur val malbilden uppnas:"
+    assert not any(c.text.rstrip().endswith(lead_in) for c in chunks)
+    holder = [c for c in chunks if lead_in in c.text]
+    assert holder and all("Numbeo Quality of Life Index" in c.text for c in holder)
+    assert all(doc.text[c.start : c.end] == c.text and len(c.text) <= 500 for c in chunks)
+    # with no room in the next chunk, the lead-in stays where it was: no chunk outgrows the size
+    small = Chunker(ChunkerSettings(chunk_size=120, chunk_overlap=0)).split(doc)
+    assert all(len(c.text) <= 120 for c in small)
