@@ -7,7 +7,7 @@ import pytest
 from rag.config import Settings
 from rag.errors import IndexMissingError
 from rag.text import extract_facts, split_sentences
-from rag.types import Answer, AnswerDelta, Turn
+from rag.types import Answer, AnswerDelta, Hit, Turn
 from tests.conftest import make_service
 
 PHONE_Q = "Vilket telefonnummer har kontaktcenter?"
@@ -214,3 +214,25 @@ def test_a_sentence_backed_by_a_retrieved_passage_left_out_of_the_prompt_is_kept
     )
     assert not answer.refused and sentence in answer.text
     assert source.chunk_id in {c.chunk.chunk_id for c in answer.citations}
+
+
+def test_a_passage_of_another_document_sounding_alike_leaves_the_prompt_when_the_top_one_holds_it_all(
+    fake_index: Settings,
+) -> None:
+    service, _ = make_service(fake_index)
+    chunks = service.index.chunks
+
+    def first(doc: str, words: str) -> Hit:
+        chunk = next(c for c in chunks if c.doc_id == doc and words in c.text)
+        return Hit(chunk=chunk, score=1.0)
+
+    footer = first("transformationsarena-almedalen", "Avvikande öppettider")
+    cafe = first("socialforvaltningen-nyheter", "Öppettiderna var från 20.00")
+    visit = first("transformationsarena-almedalen", "Stortorget 17")
+    q = "har ni andra öppettider kring röda dagar?"
+    assert service.retriever.coverage(q, footer.chunk.titled_text) == 1.0
+    context = service._context(q, [footer, cafe, visit])
+    # the night café's opening hours are another document's, and hold fewer of the question's words
+    assert footer.chunk in context and cafe.chunk not in context
+    # when the top passage does not hold every word, the other document's passage stays
+    assert cafe.chunk in service._context("vilka öppettider hade nattcaféet?", [visit, cafe, footer])
