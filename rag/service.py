@@ -413,6 +413,14 @@ class AssistantService:
         index = att.passage_index
         if index is None and spare and att.check.missing_facts:
             other = self.checker.check(sentence, spare, question=prep.retrieval_query)
+            if other.passage_index is None:
+                # The fact may open the chunk after a prompt passage that names its subject ("Leif
+                # Redestig har avlidit. …" / "Han blev 69 år."): read the two as the one passage they are.
+                joined = [self._joined_with_previous(c, passages) for c in spare]
+                if any(j is not c for j, c in zip(joined, spare, strict=True)):
+                    other = self.checker.check(sentence, joined, question=prep.retrieval_query)
+                    if other.passage_index is not None:
+                        spare[other.passage_index] = joined[other.passage_index]
             if other.passage_index is not None:
                 att = other
                 index = _adopt(passages, spare, len(passages) + other.passage_index)
@@ -424,6 +432,20 @@ class AssistantService:
         kept.append((att.check, index))
         order = _citation_order(kept)
         return f"{sentence} [{order[index]}]"
+
+    def _joined_with_previous(self, chunk: Chunk, passages: Sequence[Chunk]) -> Chunk:
+        """chunk joined to the chunk before it in its document when that one is among passages (their
+        overlap counted once), else chunk itself."""
+        prev = next(
+            (p for p in passages if p.doc_id == chunk.doc_id and p.ordinal == chunk.ordinal - 1), None
+        )
+        if prev is None or not prev.start <= chunk.start <= prev.end + 2:
+            return chunk  # not adjacent in the document
+        if chunk.start <= prev.end:  # they overlap: the document's text from prev's start to chunk's end
+            text = prev.text + chunk.text[prev.end - chunk.start :]
+        else:  # one or two whitespace characters between them, which the chunks left out
+            text = prev.text + "\n" * (chunk.start - prev.end) + chunk.text
+        return replace(chunk, chunk_id=f"{prev.chunk_id}+{chunk.chunk_id}", text=text, start=prev.start)
 
     def _compose(
         self,

@@ -236,3 +236,18 @@ def test_a_passage_of_another_document_sounding_alike_leaves_the_prompt_when_the
     assert footer.chunk in context and cafe.chunk not in context
     # when the top passage does not hold every word, the other document's passage stays
     assert cafe.chunk in service._context("vilka öppettider hade nattcaféet?", [visit, cafe, footer])
+
+
+def test_a_fact_opening_the_chunk_after_a_prompt_passage_is_backed_by_the_two_read_together(
+    fake_index: Settings,
+) -> None:
+    # "Han blev 69 år." opens the chunk after "Leif Redestig har avlidit. …": alone it names nobody.
+    said = "Leif Redestig var 69 år gammal när han avlidit."
+    service, _ = make_service(fake_index, said)
+    answer = service.ask("hur gammal blev leif redestig")
+    assert answer.prompt and "Han blev 69 år" not in answer.prompt, (
+        "the fact's own chunk is not in the prompt"
+    )
+    assert not answer.refused and answer.text.startswith(said + " [1]")
+    cited = answer.citations[0].chunk
+    assert "Leif Redestig har avlidit" in cited.text and "Han blev 69 år." in cited.text
