@@ -416,7 +416,7 @@ class AssistantService:
             if other.passage_index is None:
                 # The fact may open the chunk after a prompt passage that names its subject ("Leif
                 # Redestig har avlidit. …" / "Han blev 69 år."): read the two as the one passage they are.
-                joined = [self._joined_with_previous(c, passages) for c in spare]
+                joined = [_joined_with_previous(c, passages) for c in spare]
                 if any(j is not c for j, c in zip(joined, spare, strict=True)):
                     other = self.checker.check(sentence, joined, question=prep.retrieval_query)
                     if other.passage_index is not None:
@@ -432,20 +432,6 @@ class AssistantService:
         kept.append((att.check, index))
         order = _citation_order(kept)
         return f"{sentence} [{order[index]}]"
-
-    def _joined_with_previous(self, chunk: Chunk, passages: Sequence[Chunk]) -> Chunk:
-        """chunk joined to the chunk before it in its document when that one is among passages (their
-        overlap counted once), else chunk itself."""
-        prev = next(
-            (p for p in passages if p.doc_id == chunk.doc_id and p.ordinal == chunk.ordinal - 1), None
-        )
-        if prev is None or not prev.start <= chunk.start <= prev.end + 2:
-            return chunk  # not adjacent in the document
-        if chunk.start <= prev.end:  # they overlap: the document's text from prev's start to chunk's end
-            text = prev.text + chunk.text[prev.end - chunk.start :]
-        else:  # one or two whitespace characters between them, which the chunks left out
-            text = prev.text + "\n" * (chunk.start - prev.end) + chunk.text
-        return replace(chunk, chunk_id=f"{prev.chunk_id}+{chunk.chunk_id}", text=text, start=prev.start)
 
     def _compose(
         self,
@@ -696,3 +682,16 @@ def _adopt(passages: list[Chunk], spare: list[Chunk], index: int) -> int:
         return index
     passages.append(spare.pop(index - len(passages)))
     return len(passages) - 1
+
+
+def _joined_with_previous(chunk: Chunk, passages: Sequence[Chunk]) -> Chunk:
+    """chunk joined to the chunk before it in its document when that one is among passages (their
+    overlap counted once), else chunk itself."""
+    prev = next((p for p in passages if p.doc_id == chunk.doc_id and p.ordinal == chunk.ordinal - 1), None)
+    if prev is None or not prev.start <= chunk.start <= prev.end + 2:
+        return chunk  # not adjacent in the document
+    if chunk.start <= prev.end:  # they overlap: the document's text from prev's start to chunk's end
+        text = prev.text + chunk.text[prev.end - chunk.start :]
+    else:  # one or two whitespace characters between them, which the chunks left out
+        text = prev.text + "\n" * (chunk.start - prev.end) + chunk.text
+    return replace(chunk, chunk_id=f"{prev.chunk_id}+{chunk.chunk_id}", text=text, start=prev.start)
