@@ -89,6 +89,17 @@ GLOSSARY_EN_SV = {
     "participants": "deltog",
     "people": "personer",
 }
+# Names English writes otherwise: a translation that says "Europe" for "Europa" keeps the name.
+EXONYMS_SV_EN = {
+    "Europa": "Europe",
+    "Sverige": "Sweden",
+    "Skåne": "Scania",
+    "Danmark": "Denmark",
+    "Norge": "Norway",
+    "Göteborg": "Gothenburg",
+    "Köpenhamn": "Copenhagen",
+    "Öresund": "Oresund",
+}
 _FROM_SWEDISH = "Translate the Swedish text into {language}. Reply with the translation only. Keep numbers, times, names and [n] markers exactly."
 _KEEP = "Write these exactly as they are: {facts}."
 # Any glossary phrase as a whole word, the longest first ("climate neutral" before "climate").
@@ -150,7 +161,7 @@ class Translator:
             out = " ".join(self._run(system, sentence).split())
             if not out:
                 return sentence
-            lost = [f for f in facts_sv if not fact_in_passage(f, out)]
+            lost = [f for f in facts_sv if not _name_kept(f, out)]
             added = [f for f in extract_facts(out) if not fact_in_passage(f, sentence) and f[:1].isdigit()]
             if not lost and not added:
                 return out
@@ -158,3 +169,11 @@ class Translator:
                 break  # it invented a number: no second chance
         log.info("kept the Swedish sentence: translation lost %s / added %s", lost, added)
         return sentence
+
+
+def _name_kept(fact: str, translation: str) -> bool:
+    """Whether the translation holds the fact, or the English name for it ("Europe" for "Europa")."""
+    if fact_in_passage(fact, translation):
+        return True
+    english = " ".join(EXONYMS_SV_EN.get(word, word) for word in fact.split())
+    return english != fact and fact_in_passage(english, translation)

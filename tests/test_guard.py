@@ -212,3 +212,15 @@ def test_a_translation_that_lost_a_name_gets_one_second_try_naming_it() -> None:
     assert Translator(twice).from_swedish(sentence, "en", names) == sentence
     invented = ScriptedGenerator(["Helsingborg aims for 2035.", "Helsingborg aims for 2030."])
     assert Translator(invented).from_swedish(sentence, "en", names) == sentence and len(invented.calls) == 1
+
+
+def test_a_name_translated_to_its_english_form_is_kept_and_another_name_is_not() -> None:
+    from rag.generation.fake import ScriptedGenerator
+    from rag.translation import Translator
+
+    sentence = "Helsingborg siktar på klimatneutralitet 20 år före resten av Europa."
+    names = frozenset({"Helsingborg", "Europa"})
+    europe = "Helsingborg aims for climate neutrality 20 years before the rest of Europe."
+    assert Translator(ScriptedGenerator(europe)).from_swedish(sentence, "en", names) == europe
+    asia = "Helsingborg aims for climate neutrality 20 years before the rest of Asia."
+    assert Translator(ScriptedGenerator(asia)).from_swedish(sentence, "en", names) == sentence
