@@ -195,7 +195,9 @@ def holds_kind(sentence: str, kind: Kind, question: str = "") -> bool:
 class Evidence:
     sentence: str
     passage_index: int
-    overlap: float  # share of the question's topic terms the sentence (with its passage title) holds
+    # share of the question's topic terms the sentence (with its passage title) holds, a term only its
+    # neighbour (the sentence before it, another item of its list) holds counting half
+    overlap: float
     counts: bool = False  # a number in it counts what "hur många X" / "hur länge" asks about
 
 
@@ -309,9 +311,9 @@ def evidence_candidates(
     min_overlap: float = 0.5,
     split: Callable[[str], Sequence[str]] | None = None,
 ) -> list[Evidence]:
-    """Source sentences that hold a fact of the asked kind and are on topic, best first: by overlap, then
-    (for "hur många X" and "hur länge") a number that counts what was asked, then passage order (the
-    better-ranked passage first).
+    """Source sentences that hold a fact of the asked kind and are on topic, best first: (for "hur många
+    X" and "hur länge") one with a number that counts what was asked, then by overlap (what a neighbour
+    lends counting half), then passage order (the better-ranked passage first).
 
     A sentence qualifies when it holds such a fact and, together with the sentence before it (or, for an
     item of a bulleted list, the list's other items) and its passage's title, at least ``min_overlap`` of
@@ -367,13 +369,19 @@ def evidence_candidates(
                 continue  # the title alone is no evidence that this sentence is on topic
             overlap = sum(max(d.get(t, 0.0) for d in (own, lent, title)) for t in q_terms) / len(q_terms)
             if overlap >= min_overlap:
+                # Ranked by what the sentence holds itself, a word its neighbour lends counting half: "–
+                # När jag såg väderleksrapporten på tisdagen …" borrows all of "när öppnade nattcafét
+                # hos LP" from the sentence before it, "… nattcaféet kunde öppna upp redan på torsdagen
+                # den 14 januari" holds most of it.
+                held = sum(max(own.get(t, 0.0), title.get(t, 0.0), lent.get(t, 0.0) / 2) for t in q_terms)
+                overlap = held / len(q_terms)
                 text = _unbullet(sentence)
                 if lent:
                     first, then = sorted((lender, si))
                     glue = " " if then == first + 1 else " … "
                     text = f"{_unbullet(sentences[first])}{glue}{_unbullet(sentences[then])}"
                 counted = counts_asked(sentence, question) if kind == "count" else False
-                found.append(((-overlap, -int(counted), pi, si), Evidence(text, pi, overlap, counted)))
+                found.append(((-int(counted), -overlap, pi, si), Evidence(text, pi, overlap, counted)))
     return [ev for _, ev in sorted(found, key=lambda f: f[0])]
 
 
