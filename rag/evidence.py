@@ -341,7 +341,7 @@ def evidence_candidates(
     def beyond(own: dict[str, float], other: dict[str, float]) -> dict[str, float]:
         return {t: v for t, v in other.items() if v > own.get(t, 0.0)}
 
-    found: list[tuple[tuple[float, int, int, int], Evidence]] = []
+    found: list[tuple[tuple[int, float, int, int], Evidence]] = []
     for pi, passage in enumerate(passages):
         whole = {t for t, v in credit(content_terms(passage.titled_text)).items() if v == 1.0}
         title = credit(content_terms(passage.title), whole)
