@@ -55,6 +55,7 @@ from eval import metrics  # noqa: E402
 from eval.benchmarks import BENCHMARKS_DIR, PUBLISHED_SWEFAQ_NDCG10, load_swefaq, load_swequad, write_corpus  # noqa: E402
 from eval.dataset import doc_key, load_questions  # noqa: E402
 from rag.chunking import Chunker, ChunkerSettings  # noqa: E402
+from rag.config import Settings  # noqa: E402
 from rag.embedders.base import Embedder, ProgressFn  # noqa: E402
 from rag.index.dense import FaissIndex  # noqa: E402
 from rag.index.lexical import BM25Index  # noqa: E402
@@ -469,7 +470,7 @@ def variant_space(use_gemma: bool) -> list[Variant]:
                 ("e5", lex),
                 (1.0, 1.0),
                 60,
-                note="the service today" if lex == L else "",
+                note="the default before the fusion sweep" if lex == L else "",
             )
         )
     for k in (10, 30, 60, 100):
@@ -897,9 +898,13 @@ def render(
         "R@10 | hit@3 | top-3 psg | select | p50 ms | p95 ms | build s | index MB | model MB |",
         "|---|" + "---:|" * 16,
     ]
+    rrf_k = Settings().rrf_k
     for r in results:
         v = r["variant"]
         name = v.name + (f" ({v.note})" if v.note else "")
+        service = (v.kind, v.channels, v.weights, v.rrf_k) == ("rrf", ("e5", DEFAULT_LEX), (1.0, 1.0), rrf_k)
+        if service:
+            name += " (the service's default)"
         if r is winner:
             name = f"**{name}** ← winner (p95 ≤ {LATENCY_TARGET_MS:.0f} ms)"
         elif r is best_any:
