@@ -6,7 +6,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -280,7 +280,10 @@ class AssistantService:
                 # The sentence holding the asked fact may sit in a retrieved passage _context left out.
                 query = prep.retrieval_query
                 split = self.retriever.lexical.split_compound
-                ev = _prompt_first(lambda ps: find_evidence(query, ps, kind, split=split), passages, spare)
+                # Ranked with the prompt's passages, which win ties: "… kunde öppna upp redan på
+                # torsdagen den 14 januari" in a left-out passage beats a prompt passage's Tuesday
+                # sentence that borrows all of "när öppnade nattcafét hos LP" from the one before it.
+                ev = find_evidence(query, passages + spare, kind, split=split)
                 if ev is not None:
                     index = _adopt(passages, spare, ev.passage_index)
                     quote = (index, ev.sentence, f"no kept sentence held the asked {kind}")
@@ -608,7 +611,7 @@ class AssistantService:
         qvec = self._query_vector(query)
         ev = None
         if kind or asks_yes_or_no(prep.question):
-            ev = _prompt_first(lambda ps: self._best_evidence(query, qvec, ps, kind), passages, spare)
+            ev = self._best_evidence(query, qvec, passages + spare, kind)
         if ev is not None:
             passage = passages[_adopt(passages, spare, ev.passage_index)]
             text = f"{say('fallback', prep.language, title=passage.title)} ”{ev.sentence}” [1]"
@@ -659,20 +662,6 @@ def _citation_order(kept: list[tuple[SentenceCheck, int]]) -> dict[int, int]:
     for _, idx in kept:
         order.setdefault(idx, len(order) + 1)
     return order
-
-
-def _prompt_first(
-    find: Callable[[list[Chunk]], Evidence | None], passages: list[Chunk], spare: list[Chunk]
-) -> Evidence | None:
-    """Evidence found in the prompt's passages, else in the retrieved ones left out of the prompt (its
-    passage_index then counts on from the end of passages, as _adopt expects): a better-ranked passage's
-    sentence wins over a higher word overlap further down."""
-    ev = find(passages)
-    if ev is None and spare:
-        ev = find(spare)
-        if ev is not None:
-            ev = replace(ev, passage_index=len(passages) + ev.passage_index)
-    return ev
 
 
 def _adopt(passages: list[Chunk], spare: list[Chunk], index: int) -> int:

@@ -7,7 +7,7 @@ import pytest
 from rag.config import Settings
 from rag.errors import IndexMissingError
 from rag.text import extract_facts, split_sentences
-from rag.types import Answer, AnswerDelta, Hit, Turn
+from rag.types import Answer, AnswerDelta, Hit, Retrieval, Turn
 from tests.conftest import make_service
 
 PHONE_Q = "Vilket telefonnummer har kontaktcenter?"
@@ -251,3 +251,24 @@ def test_a_fact_opening_the_chunk_after_a_prompt_passage_is_backed_by_the_two_re
     assert not answer.refused and answer.text.startswith(said + " [1]")
     cited = answer.citations[0].chunk
     assert "Leif Redestig har avlidit" in cited.text and "Han blev 69 år." in cited.text
+
+
+def test_the_asked_fact_is_quoted_from_a_left_out_passage_when_it_holds_the_topic_better(
+    fake_index: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service, _ = make_service(fake_index, "LP öppnade nattcafé för de hemlösa.")
+    chunks = service.index.chunks
+
+    def hit(words: str) -> Hit:
+        return Hit(chunk=next(c for c in chunks if words in c.text), score=1.0)
+
+    # the order the real embedder gives: the date's passage fourth, so the prompt (three) leaves it out
+    hits = [hit("Ia: Har du något råd"), hit("Jag träffar Renée Dahl"), hit("Vi hade en besökare")]
+    hits.append(hit("redan på torsdagen den 14 januari"))
+    found = Retrieval(query="", hits=hits, relevant=True, confidence=1.0, reason="")
+    monkeypatch.setattr(service.retriever, "search", lambda *a, **k: found)
+    answer = service.ask("när öppnade nattcafét hos LP")
+    assert answer.prompt and "14 januari" not in answer.prompt
+    # the prompt's "– När jag såg väderleksrapporten på tisdagen …" borrows its topic from the sentence before
+    quote = answer.text.split("\n\n")[1]
+    assert "den 14 januari" in quote and "tisdagen" not in quote
