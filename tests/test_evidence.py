@@ -439,3 +439,14 @@ def test_a_sentence_holding_the_topic_itself_beats_one_whose_neighbour_lends_it(
     # the Tuesday sentence still qualifies through the one before it, but ranks below
     assert any("tisdagen" in ev.sentence for ev in found)
     assert "14 januari" in found[0].sentence and "tisdagen" not in found[0].sentence
+
+
+def test_a_byline_takes_the_whole_topic_of_the_quote_before_it() -> None:
+    quote = _chunk(
+        "– Jag tror på det här med samverkan. ”Ingen kan göra allt men alla kan göra något”.\n"
+        "LiseLotte J Bate, Kultur- och hållbarhetschef Granitor"
+    )
+    other = _chunk("Allt material från hela veckan finns i Summit on Demand.")
+    q = "vem sa att ingen kan göra allt men alla kan göra något?"
+    found = evidence_candidates(q, [quote, other], expected_kind(q))
+    assert "LiseLotte J Bate" in found[0].sentence and found[0].overlap == 1.0
