@@ -378,14 +378,14 @@ def evidence_candidates(
                 # Kultur- och hållbarhetschef Granitor" is all about the quote before it.
                 share = 1.0 if _BYLINE.fullmatch(sentence) else 0.5
                 held = sum(max(own.get(t, 0.0), title.get(t, 0.0), lent.get(t, 0.0) * share) for t in q_terms)
-                overlap = held / len(q_terms)
+                ranked = held / len(q_terms)
                 text = _unbullet(sentence)
                 if lent:
                     first, then = sorted((lender, si))
                     glue = " " if then == first + 1 else " … "
                     text = f"{_unbullet(sentences[first])}{glue}{_unbullet(sentences[then])}"
                 counted = counts_asked(sentence, question) if kind == "count" else False
-                found.append(((-int(counted), -overlap, pi, si), Evidence(text, pi, overlap, counted)))
+                found.append(((-int(counted), -ranked, pi, si), Evidence(text, pi, ranked, counted)))
     return [ev for _, ev in sorted(found, key=lambda f: f[0])]
 
 
