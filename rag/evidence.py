@@ -17,7 +17,15 @@ from dataclasses import dataclass
 from typing import Literal
 
 from rag.guard import strip_injections
-from rag.text import content_terms, fold, has_phone_number, split_sentences, stem
+from rag.text import (
+    content_terms,
+    extract_facts,
+    fact_in_passage,
+    fold,
+    has_phone_number,
+    split_sentences,
+    stem,
+)
 from rag.types import Chunk
 
 Kind = Literal["phone", "cost", "count", "clock", "when", "who", "where"]
@@ -206,6 +214,58 @@ class Evidence:
 def source_sentences(passage: Chunk) -> list[str]:
     """A passage's sentences as they may be quoted: planted instructions left out, whitespace tidied."""
     return [" ".join(s.split()) for s in split_sentences(strip_injections(passage.text))]
+
+
+_BARE_WORDS = 3  # a sentence with fewer words beside its facts is a bare fact ("042-10 50 00.", "År 2030.")
+_WORD = re.compile(r"[^\W\d_]{2,}")
+
+
+def is_bare_fact(sentence: str) -> bool:
+    """Whether the sentence is little more than its facts: fewer than _BARE_WORDS words beside them."""
+    rest = sentence
+    for fact in extract_facts(sentence):
+        rest = rest.replace(fact, " ")
+    return len(_WORD.findall(rest)) < _BARE_WORDS
+
+
+# A written sentence is a near-copy of a source sentence that holds this share of its topic words ...
+NEAR_COPY = 0.75
+# ... and at most this many times as many topic words (a longer one says much more than was written).
+_NEAR_COPY_GROWTH = 2.0
+# A source sentence that can stand on its own: opens with a capital, a digit or a quotation mark and ends
+# with a full stop or "!" (not a heading, a list item, a question or a fragment cut at a chunk's edge).
+_WHOLE_SENTENCE = re.compile(r"^[\"”“(]?[A-ZÅÄÖÉ0-9].*[.!][\"”’)]*$")
+
+
+def source_wording(sentence: str, passage: Chunk) -> str | None:
+    """The passage's own sentence when the written sentence is a near-copy of it, else None.
+
+    The 1.5B model copies a source sentence and changes it on the way: it swaps a pronoun ("när han har
+    fått" for "hon"), drops a negation ("får flytta … när" for "får inte flytta … förrän"), misspells a
+    word ("leverer" for "använder") or the condition ("via kassan" for "I kassan"). Each keeps most of
+    the words, so the sentence passes the support check. A sentence holding at least NEAR_COPY of its
+    topic words and every fact it states is said better in the document's own words; a sentence the
+    model built from several (fewer of its words in any one) keeps the model's wording."""
+    terms = content_terms(sentence)
+    if not terms or is_bare_fact(sentence):
+        return None  # a bare fact is shown in its source sentence only when it answers (_bare_fact_quote)
+    facts = extract_facts(sentence)
+    best: tuple[float, int, str] | None = None
+    for source in source_sentences(passage):
+        if len(source) > MAX_QUOTE_CHARS or _BULLET.match(source) or not _WHOLE_SENTENCE.match(source):
+            continue
+        held = content_terms(source)
+        share = len(terms & held) / len(terms)
+        if share < NEAR_COPY or len(held) > _NEAR_COPY_GROWTH * len(terms):
+            continue
+        if not all(fact_in_passage(f, source) for f in facts):
+            continue
+        key = (share, -len(source), source)
+        if best is None or key[:2] > best[:2]:
+            best = key
+    if best is None or best[2] == " ".join(sentence.split()):
+        return None
+    return best[2]
 
 
 def _list_items(sentences: Sequence[str]) -> list[int]:

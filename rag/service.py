@@ -25,7 +25,9 @@ from rag.evidence import (
     expected_kind,
     find_evidence,
     holds_kind,
+    is_bare_fact,
     source_sentences,
+    source_wording,
 )
 from rag.generation.base import Generator, make_generator
 from rag.guard import GuardVerdict, inspect_question
@@ -44,8 +46,6 @@ _SENTENCE_CACHE_SIZE = 50_000
 _MIN_QUOTE_CHARS = 40  # shorter "sentences" are headings or chunk-edge fragments, not worth quoting
 _ALREADY_SAID = 0.6  # share of a source sentence's new topic terms (not in the question) the answer holds
 # A written sentence with fewer words than this besides its facts is bare ("2030", "Skördare").
-_BARE_WORDS = 3
-_WORD = re.compile(r"[^\W\d_]{2,}")
 
 _DONT_KNOW = re.compile(
     r"\b(det vet jag inte|vet inte|framgår inte|i don'?t know|not in the sources)\b", re.I
@@ -296,6 +296,8 @@ class AssistantService:
                 closer = self._closer_quote(prep.retrieval_query, written, passages, cited)
                 if closer is not None:
                     quote = (*closer, "it is closer to the question than every written sentence")
+            if quote is not None and quote[1] in written:
+                quote = None  # a kept sentence is that source sentence already
             if quote is not None:
                 index, sentence, why = quote
                 log.info("quoting the source: %s", why)
@@ -409,7 +411,10 @@ class AssistantService:
         A sentence whose facts the prompt's passages lack may still be backed by a retrieved passage that
         _context left out ("Han blev 69 år." in the chunk after the one about Leif Redestig): that passage
         moves from spare to passages and is cited like the others. Only a sentence with facts is tried
-        there: more passages would otherwise back loose wording by chance ("Det vet jag inte.")."""
+        there: more passages would otherwise back loose wording by chance ("Det vet jag inte.").
+
+        A kept sentence that is a near-copy of one sentence of its passage is shown in the passage's own
+        words (source_wording): the model's copy may have swapped a pronoun or dropped a negation."""
         if any(sentence == c.text for c in checks):  # small models repeat themselves
             return ""
         att = self.checker.check(sentence, passages, question=prep.retrieval_query)
@@ -428,13 +433,22 @@ class AssistantService:
                 att = other
                 index = _adopt(passages, spare, len(passages) + other.passage_index)
                 log.info("supported by a retrieved passage the prompt left out")
-        checks.append(att.check)
+        check = att.check
         if index is None:
-            log.info("dropped unsupported sentence: %s", att.check.reason)
+            checks.append(check)
+            log.info("dropped unsupported sentence: %s", check.reason)
             return ""
-        kept.append((att.check, index))
+        own = source_wording(sentence, passages[index])
+        if own is not None:
+            check = replace(
+                check, text=own, reason=f"supported; shown in the source's own words: {sentence!r}"
+            )
+        checks.append(check)
+        if any(check.text == c.text for c, _ in kept):  # two written sentences copied the same one
+            return ""
+        kept.append((check, index))
         order = _citation_order(kept)
-        return f"{sentence} [{order[index]}]"
+        return f"{check.text} [{order[index]}]"
 
     def _compose(
         self,
@@ -555,16 +569,13 @@ class AssistantService:
                 continue
             facts = extract_facts(check.text)
             terms = content_terms(check.text)
-            rest = check.text
-            for fact in facts:
-                rest = rest.replace(fact, " ")
-            if not terms or len(_WORD.findall(rest)) >= _BARE_WORDS:
+            if not terms or not is_bare_fact(check.text):
                 continue
             holding = [
                 s
                 for s in source_sentences(passages[index])
                 if len(s) <= MAX_QUOTE_CHARS
-                and len(_WORD.findall(s)) >= _BARE_WORDS
+                and not is_bare_fact(s)
                 and all(fact_in_passage(f, s) for f in facts)
                 and terms <= content_terms(s)
             ]

@@ -15,6 +15,8 @@ from rag.evidence import (
     expected_kind,
     find_evidence,
     holds_kind,
+    is_bare_fact,
+    source_wording,
     states_count,
 )
 from rag.generation.fake import ScriptedGenerator
@@ -450,3 +452,64 @@ def test_a_byline_takes_the_whole_topic_of_the_quote_before_it() -> None:
     q = "vem sa att ingen kan göra allt men alla kan göra något?"
     found = evidence_candidates(q, [quote, other], expected_kind(q))
     assert "LiseLotte J Bate" in found[0].sentence and found[0].overlap == 1.0
+
+
+# --- a near-copy of a source sentence is shown in the source's own words ---------------------------------------
+
+
+def test_a_near_copy_that_changed_a_word_is_shown_in_the_source_sentence() -> None:
+    source = "Vanida får inte flytta till Sverige förrän hon har fått sitt uppehållstillstånd."
+    passage = _chunk(f"Ansökan görs på ambassaden. {source} Kortet skickas sedan.")
+    # a swapped pronoun and a lost negation keep every topic word, so the support check cannot see them
+    assert source_wording(
+        "Vanida får flytta till Sverige när han har fått sitt uppehållstillstånd.", passage
+    ) == (source)
+    # a misspelt word: most topic words are still the source sentence's
+    rytmik = _chunk("Rytmikläraren är en musiklärare som använder rörelser till musik i sin undervisning.")
+    assert source_wording("Rytmiklärare leverer rörelser till musik i sin undervisning.", rytmik) == (
+        rytmik.text
+    )
+    # the source sentence itself needs nothing
+    assert source_wording(source, passage) is None
+
+
+def test_a_sentence_built_from_several_source_sentences_keeps_the_models_words() -> None:
+    passage = _chunk("Besök oss på Stortorget 17. Prata med en kommunvägledare på telefon 042-10 50 00.")
+    # the phone number is not in the sentence about the visit: no one sentence says it all
+    assert (
+        source_wording("Kontaktcenter finns på Stortorget 17 och har telefon 042-10 50 00.", passage) is None
+    )
+    # a sentence sharing too few of the written words, or saying far more, is not the written one
+    assert source_wording("Kommunvägledare svarar på frågor om bygglov och parkering.", passage) is None
+    long = _chunk(
+        "Vid tillsyn kontrollerar verket egenkontrollen, registren, behörigheterna, rutinerna, "
+        "dokumentationen, utbildningarna och avvikelserna hos varje elinstallatör."
+    )
+    assert source_wording("Verket kontrollerar egenkontrollen.", long) is None
+
+
+def test_only_a_whole_source_sentence_stands_in_for_a_written_one() -> None:
+    # a heading, a list item, a question and a fragment cut at a chunk's edge are no answer on their own
+    for text in (
+        "Öppettider för kontaktcenter",
+        "- kontaktcenter har öppet vardagar klockan 8-17.",
+        "Har kontaktcenter öppet på vardagar?",
+        "kontaktcenter har öppet vardagar klockan 8-17.",
+    ):
+        assert source_wording("Kontaktcenter har öppet på vardagar klockan 8-17.", _chunk(text)) is None, text
+    # a bare fact is left to the bare-fact quote, which first checks that it answers the question
+    assert is_bare_fact("042-10 50 00.") and not is_bare_fact("Ring kontaktcenter på 042-10 50 00.")
+    assert source_wording("042-10 50 00.", _chunk("Ring kontaktcenter på 042-10 50 00.")) is None
+
+
+def test_the_service_shows_a_near_copy_in_the_source_sentence_and_tells_staff_what_the_model_wrote(
+    fake_index: Settings,
+) -> None:
+    written = "Du kan besöka oss på Helsingborg Kontaktcenter vid Stortorget 17."
+    service, _ = make_service(fake_index, written)
+    answer = service.ask("var kan jag besöka kontaktcenter?")
+    source = "Besök oss på Helsingborg Kontaktcenter på Stortorget 17."
+    assert answer.text.startswith(f"{source} [1]") and written not in answer.text
+    shown = next(c for c in answer.sentences if c.text == source)
+    assert shown.supported and repr(written) in shown.reason
+    assert shown.chunk_id == answer.citations[0].chunk.chunk_id

@@ -152,13 +152,16 @@ def test_a_translation_that_changes_a_sentence_initial_name_is_not_shown(fake_in
         if "into Swedish" in system:
             return "Var kan jag besöka kontaktcenter?"
         if "Translate the Swedish text" in system:
-            return "Helsinki contact centre is at Stortorget 17."
-        return "Helsingborg Kontaktcenter finns på Stortorget 17."
+            return "Helsinki contact centre is at Stortorget 17, phone 042-10 50 00."
+        # Two source sentences in one, so it is kept in the model's words, its name first.
+        return "Helsingborg Kontaktcenter finns på Stortorget 17 och har telefon 042-10 50 00."
 
     service, _ = make_service(fake_index, helsinki)
     answer = service.ask("Where can I visit the contact centre?")
     assert "Helsinki" not in answer.text
-    assert answer.text.startswith("Helsingborg Kontaktcenter finns på Stortorget 17. [1]")
+    assert answer.text.startswith(
+        "Helsingborg Kontaktcenter finns på Stortorget 17 och har telefon 042-10 50 00. [1]"
+    )
 
 
 def test_a_sentence_initial_name_is_checked_against_the_names_of_the_whole_corpus(
