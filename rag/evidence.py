@@ -234,6 +234,7 @@ NEAR_COPY = 0.75
 _NEAR_COPY_GROWTH = 2.0
 # A source sentence that can stand on its own: opens with a capital, a digit or a quotation mark and ends
 # with a full stop or "!" (not a heading, a list item, a question or a fragment cut at a chunk's edge).
+_SWEDISH_LETTER = re.compile("[åäöÅÄÖ]")
 _WHOLE_SENTENCE = re.compile(r"^[\"”“(]?[A-ZÅÄÖÉ0-9].*[.!][\"”’)]*$")
 
 
@@ -245,15 +246,19 @@ def source_wording(sentence: str, passage: Chunk) -> str | None:
     word ("leverer" for "använder") or the condition ("via kassan" for "I kassan"). Each keeps most of
     the words, so the sentence passes the support check. A sentence holding at least NEAR_COPY of its
     topic words and every fact it states is said better in the document's own words; a sentence the
-    model built from several (fewer of its words in any one) keeps the model's wording."""
+    model built from several (fewer of its words in any one) keeps the model's wording, and so does one
+    whose å, ä and ö the source lost in text extraction."""
     terms = content_terms(sentence)
     if not terms or is_bare_fact(sentence):
         return None  # a bare fact is shown in its source sentence only when it answers (_bare_fact_quote)
     facts = extract_facts(sentence)
+    restored = bool(_SWEDISH_LETTER.search(sentence))
     best: tuple[float, int, str] | None = None
     for source in source_sentences(passage):
         if len(source) > MAX_QUOTE_CHARS or _BULLET.match(source) or not _WHOLE_SENTENCE.match(source):
             continue
+        if restored and not _SWEDISH_LETTER.search(source):
+            continue  # text extraction lost å, ä and ö ("Stadens forra malbild"): the model wrote them back
         held = content_terms(source)
         share = len(terms & held) / len(terms)
         if share < NEAR_COPY or len(held) > _NEAR_COPY_GROWTH * len(terms):
