@@ -186,7 +186,8 @@ def holds_kind(sentence: str, kind: Kind, question: str = "") -> bool:
     if kind == "cost":  # the question's own "gratis" counts: the answer confirms it
         return numbers or any(w.startswith(_FREE_OR_PRICE) or w in _CURRENCY for w in _words(sentence))
     if kind == "count":
-        return numbers
+        # "hur länge …" is answered by a duration ("1 år"), not by any number ("7 av förslagen").
+        return counts_asked(sentence, question) if _counted(question)[0] else numbers
     if kind == "clock":
         asked_times = set(_CLOCK.findall(fold(question)))
         return any(m not in asked_times for m in _CLOCK.findall(fold(sentence)))

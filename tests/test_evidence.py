@@ -71,6 +71,13 @@ def test_a_fact_the_question_already_names_does_not_answer_it() -> None:
     assert holds_kind("Staden hade 7 seminarier.", "count", q)
 
 
+def test_how_long_is_answered_by_a_duration_not_by_any_number() -> None:
+    q = "hur länge höll reformgrupperna på?"
+    assert not holds_kind("7 av förslagen beslutades av kommunfullmäktige.", "count", q)
+    assert holds_kind("Reformgrupperna höll på i 1 år.", "count", q)
+    assert holds_kind("De höll på i tre veckor.", "count", q)
+
+
 def test_a_time_is_a_date_clock_time_or_day_not_any_count() -> None:
     q = "när hade caféet öppet?"
     assert not holds_kind("Det hade öppet tre nätter i rad.", "when", q)
