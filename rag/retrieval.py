@@ -9,7 +9,9 @@ evidence that does not depend on where an embedder's cosines happen to sit:
   corpus ("öppet", "gamla") cannot carry a question alone; a term the corpus never contains weighs the
   rarest corpus term's idf times it, so a question about something the documents do not mention
   ("bygglov", "bibliotek") scores low however well its other words match, while an absent everyday word
-  ("höll") costs little.
+  ("höll") costs little. A long word that Swedish at large does not know either is taken as misspelt
+  and stands for the index's terms one or two edits from it ("indusrtielektikern"), since the dense
+  channel reads past a typo and the gate would refuse on it alone.
 * ``states_count``: a question asking "hur många X" needs a passage sentence giving a number of X; when
   none does, the documents cannot answer it however well its words match ("hur många invånare har
   Helsingborg?" meets "invånare" and "Helsingborg" everywhere, never with their number), and confidence
@@ -151,6 +153,10 @@ class HybridRetriever:
                 continue
             expansions = lex.expand(term)
             specificity = word_specificity(word)
+            if not expansions and not known_in_swedish(word):
+                # A word Swedish at large does not know either is most often misspelt ("indusrtielektikern"):
+                # the index's nearest spelling stands for it. The embedder reads past a typo; this gate would not.
+                expansions = lex.near_spellings(term)
             if expansions:
                 idf = max(float(lex.idf[lex.vocab[e]]) for e in expansions)
                 weights[term] = (idf * specificity, frozenset(expansions))
@@ -193,3 +199,12 @@ def word_specificity(word: str) -> float:
         return 1.0
     zipf = zipf_frequency(word, "sv")
     return float(min(1.0, max(0.15, (6.0 - zipf) / 3.0)))
+
+
+def known_in_swedish(word: str) -> bool:
+    """Whether wordfreq has seen the word in Swedish at all (True without wordfreq: nothing is doubted)."""
+    try:
+        from wordfreq import zipf_frequency
+    except ImportError:  # pragma: no cover - wordfreq is a dependency
+        return True
+    return zipf_frequency(word, "sv") > 0

@@ -272,3 +272,17 @@ def test_the_asked_fact_is_quoted_from_a_left_out_passage_when_it_holds_the_topi
     # the prompt's "– När jag såg väderleksrapporten på tisdagen …" borrows its topic from the sentence before
     quote = answer.text.split("\n\n")[1]
     assert "den 14 januari" in quote and "tisdagen" not in quote
+
+
+def test_the_gate_reads_a_misspelt_word_as_its_nearest_spelling_in_the_index(
+    fake_index: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service, _ = make_service(fake_index)
+    chunk = next(c for c in service.index.chunks if "välfärdsinnovation" in c.text)
+    right, typo = "hur skalar man upp välfärdsinnovation?", "hur skalar man upp välfädrsinnovation?"
+    retriever = service.retriever
+    assert retriever.coverage(typo, chunk.titled_text) == retriever.coverage(right, chunk.titled_text) > 0.5
+    assert retriever.search(typo).relevant
+    # a word that Swedish knows is taken as written: absent from the documents, it stays absent
+    monkeypatch.setattr("rag.retrieval.known_in_swedish", lambda word: True)
+    assert not any(present for _, present in retriever.term_weights("välfädrsinnovation").values())

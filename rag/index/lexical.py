@@ -21,6 +21,8 @@ MIN_PART = 3  # shortest compound part ("tid", "lov")
 MIN_COMPOUND = 7  # shortest token worth splitting
 MIN_PREFIX = 5  # shortest unknown query word matched as the start of a compound
 MIN_HEAD = 6  # shortest known first part that stands for an unknown compound
+MIN_TYPO = 8  # shortest unknown term matched to a near spelling, one edit away ...
+MIN_TYPO_TWO = 12  # ... or two, from this length
 
 
 class LexicalIndex(ABC):
@@ -123,6 +125,25 @@ class BM25Index(LexicalIndex):
                     return [term[:i]]
         return out
 
+    def near_spellings(self, term: str) -> list[str]:
+        """Index terms one edit from a long term (two from a very long one), the nearest first, at most
+        three; an edit is an insertion, deletion, substitution or a swap of neighbours ('indusrtielektik'
+        -> 'industrielektik', 'industrielektrik'). For a word the index lacks that looks misspelt; [] for
+        a short term, where one edit makes another word ('lov' / 'lön')."""
+        if len(term) < MIN_TYPO or not term.isalpha():
+            return []
+        limit = 1 if len(term) < MIN_TYPO_TWO else 2
+        near: list[tuple[int, str]] = []
+        lo = bisect.bisect_left(self._sorted_vocab, term[0])
+        for word in self._sorted_vocab[lo:]:
+            if word[0] != term[0]:
+                break  # a typo in the first letter is rare, and this keeps the scan to one letter's words
+            if abs(len(word) - len(term)) <= limit and word != term:
+                d = edit_distance(term, word, limit + 1)
+                if d <= limit:
+                    near.append((d, word))
+        return [word for _, word in sorted(near)[:3]]
+
     def query_terms(self, query: str) -> list[str]:
         return [e for term in self.tokenizer(query) for e in self.expand(term)]
 
@@ -150,3 +171,23 @@ class BM25Index(LexicalIndex):
             return cls(data["docs"], k1=data["k1"], b=data["b"], tokenizer=tokenizer)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise IndexCorruptError(str(path), f"the lexical index is unreadable ({exc})") from exc
+
+
+def edit_distance(a: str, b: str, cap: int) -> int:
+    """Optimal-string-alignment distance between a and b (a swap of neighbours is one edit); any value
+    >= cap is returned as cap, so a scan stops early on words that are far off."""
+    if abs(len(a) - len(b)) >= cap:
+        return cap
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        cur = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        if min(cur) >= cap:
+            return cap
+        prev2, prev = prev, cur
+    return min(prev[-1], cap)
