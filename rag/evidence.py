@@ -233,9 +233,9 @@ def is_bare_fact(sentence: str) -> bool:
 NEAR_COPY = 0.75
 # ... and at most this many times as many topic words (a longer one says much more than was written).
 _NEAR_COPY_GROWTH = 2.0
+_SWEDISH_LETTER = re.compile("[åäöÅÄÖ]")
 # A source sentence that can stand on its own: opens with a capital, a digit or a quotation mark and ends
 # with a full stop or "!" (not a heading, a list item, a question or a fragment cut at a chunk's edge).
-_SWEDISH_LETTER = re.compile("[åäöÅÄÖ]")
 _WHOLE_SENTENCE = re.compile(r"^[\"”“(]?[A-ZÅÄÖÉ0-9].*[.!][\"”’)]*$")
 
 

@@ -45,7 +45,6 @@ log = logging.getLogger(__name__)
 _SENTENCE_CACHE_SIZE = 50_000
 _MIN_QUOTE_CHARS = 40  # shorter "sentences" are headings or chunk-edge fragments, not worth quoting
 _ALREADY_SAID = 0.6  # share of a source sentence's new topic terms (not in the question) the answer holds
-# A written sentence with fewer words than this besides its facts is bare ("2030", "Skördare").
 
 _DONT_KNOW = re.compile(
     r"\b(det vet jag inte|vet inte|framgår inte|i don'?t know|not in the sources)\b", re.I
