@@ -258,6 +258,8 @@ def source_wording(sentence: str, passage: Chunk) -> str | None:
     for source in source_sentences(passage):
         if len(source) > MAX_QUOTE_CHARS or _BULLET.match(source) or not _WHOLE_SENTENCE.match(source):
             continue
+        if source.count("(") != source.count(")") or sum(map(source.count, '"”“')) % 2:
+            continue  # a quotation or an aside that ends in the next sentence: half of it reads wrong
         if restored and not _SWEDISH_LETTER.search(source):
             continue  # text extraction lost å, ä and ö ("Stadens forra malbild"): the model wrote them back
         held = content_terms(source)

@@ -504,6 +504,12 @@ def test_only_a_whole_source_sentence_stands_in_for_a_written_one() -> None:
         "kontaktcenter har öppet vardagar klockan 8-17.",
     ):
         assert source_wording("Kontaktcenter har öppet på vardagar klockan 8-17.", _chunk(text)) is None, text
+    # a quotation or an aside that goes on into the next sentence would be shown half open
+    for text in (
+        "”Jag tror på samverkan mellan staden och näringslivet. Det har vi visat.”",
+        "(Vi tror på samverkan mellan staden och näringslivet. Det har vi visat.)",
+    ):
+        assert source_wording("Jag tror på samverkan mellan staden och näringslivet.", _chunk(text)) is None
     # a source whose text extraction lost å, ä and ö is worse to read than the model's copy of it
     folded = _chunk("Stadens forra malbild strackte sig till 2022.")
     assert source_wording("Stadens förra målbild sträckte sig fram till 2022.", folded) is None
