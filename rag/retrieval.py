@@ -190,21 +190,24 @@ class HybridRetriever:
         return confidence, reason
 
 
-def word_specificity(word: str) -> float:
-    """0.15..1: how much a word says about a question's topic, from its Swedish Zipf frequency (7 = the
-    commonest words, 3 = rare). Without wordfreq every word weighs fully."""
+def _swedish_zipf(word: str) -> float | None:
+    """The word's Zipf frequency in Swedish at large (0 when wordfreq has never seen it), or None
+    without wordfreq."""
     try:
         from wordfreq import zipf_frequency
     except ImportError:  # pragma: no cover - wordfreq is a dependency; keep working without it
-        return 1.0
-    zipf = zipf_frequency(word, "sv")
-    return float(min(1.0, max(0.15, (6.0 - zipf) / 3.0)))
+        return None
+    return float(zipf_frequency(word, "sv"))
+
+
+def word_specificity(word: str) -> float:
+    """0.15..1: how much a word says about a question's topic, from its Swedish Zipf frequency (7 = the
+    commonest words, 3 = rare). Without wordfreq every word weighs fully."""
+    zipf = _swedish_zipf(word)
+    return 1.0 if zipf is None else min(1.0, max(0.15, (6.0 - zipf) / 3.0))
 
 
 def known_in_swedish(word: str) -> bool:
     """Whether wordfreq has seen the word in Swedish at all (True without wordfreq: nothing is doubted)."""
-    try:
-        from wordfreq import zipf_frequency
-    except ImportError:  # pragma: no cover - wordfreq is a dependency
-        return True
-    return zipf_frequency(word, "sv") > 0
+    zipf = _swedish_zipf(word)
+    return zipf is None or zipf > 0

@@ -574,9 +574,9 @@ class AssistantService:
                 s
                 for s in source_sentences(passages[index])
                 if len(s) <= MAX_QUOTE_CHARS
-                and not is_bare_fact(s)
                 and all(fact_in_passage(f, s) for f in facts)
                 and terms <= content_terms(s)
+                and not is_bare_fact(s)  # last: it extracts the facts of every sentence it sees
             ]
             if not holding:
                 continue
