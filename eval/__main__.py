@@ -155,11 +155,40 @@ def cmd_check(args: argparse.Namespace) -> int:
             snippet = " ".join(v.passage.text.split())[:160]
             print(f"     best passage: {v.passage.title} ({v.passage.source}), support {v.check.support:.0%}")
             print(f"     “{snippet}…”")
+        if v.check.unit:
+            print(f"     bound in: “{' '.join(v.check.unit.split())}” ({', '.join(v.check.bound)})")
         print(f"     {v.check.reason}")
     print(f"\n{result.supported} of {len(result.verdicts)} sentences supported.")
     if result.facts_not_found:
         print("Facts that no retrieved passage contains: " + ", ".join(result.facts_not_found))
     return 0 if result.ok else 1
+
+
+def cmd_claims(args: argparse.Namespace) -> int:
+    from eval import claims as cl
+    from eval.benchmarks import BENCHMARKS_DIR
+    from rag.attribution import SupportChecker
+
+    settings = Settings.from_env()
+    checker = SupportChecker(settings.support_threshold, bind_units=not args.presence_only)
+    tables: dict[str, list[cl.ClaimScore]] = {}
+    city = cl.generate(cl.load_city(Path(args.corpus) if args.corpus else settings.corpus_dir))
+    sq_passages, spans = cl.load_swequad_dev(BENCHMARKS_DIR / "swequad-mc/original/dev.json")
+    sq = cl.generate(sq_passages) + cl.distractor_claims(spans, sq_passages)
+    for name, made in (("city", city), ("swequad-dev", sq)):
+        chosen = [c for c in made if args.half == "all" or c.half == args.half]
+        tables[f"{name} ({args.half})"] = cl.score(chosen, checker)
+    print(cl.render(tables))
+    if args.show_failures:
+        for c in city + sq:
+            if args.half not in ("all", c.half):
+                continue
+            check = checker.check(c.text, [c.passage]).check
+            if check.supported != c.correct:
+                print(
+                    f"\n[{c.kind}{'' if c.correct else ' (corrupted)'}] {c.text}\n   unit: {c.unit}\n   -> {check.reason}"
+                )
+    return 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -241,6 +270,19 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--json", action="store_true")
     _add_model_flags(k, generator=False)
     k.set_defaults(func=cmd_check)
+
+    cl = sub.add_parser(
+        "claims", help="the support checker on generated correct and corrupted claims (fact binding)"
+    )
+    cl.add_argument(
+        "--half", choices=["A", "B", "all"], default="B", help="A: for choosing; B: for reporting"
+    )
+    cl.add_argument("--corpus", help="the city corpus folder (default: RAG_CORPUS_DIR or corpus/)")
+    cl.add_argument(
+        "--presence-only", action="store_true", help="the old check: facts anywhere in the passage"
+    )
+    cl.add_argument("--show-failures", action="store_true", help="print every claim the checker gets wrong")
+    cl.set_defaults(func=cmd_claims)
 
     rep = sub.add_parser(
         "report",

@@ -17,6 +17,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rag.binding import Binding, bind
 from rag.text import content_terms, fold, missing_facts, split_sentences
 from rag.types import Chunk, SentenceCheck
 
@@ -58,9 +59,14 @@ _CONTRASTS: tuple[tuple[frozenset[str], frozenset[str]], ...] = tuple(
         ("oka okar okad okade okat okning", "minska minskar minskad minskade minskat minskning"),
         ("hogre hogst", "lagre lagst"),
         ("forsta", "sista"),
+        ("fore innan", "efter"),
+        ("tidigare", "senare"),
+        ("minst", "hogst max maximalt"),
+        ("borjan", "slutet"),
         ("new newer", "old older former previous"),
         ("open opens", "closed closes"),
         ("more most", "fewer less least"),
+        ("before earlier", "after later"),
     )
 )
 
@@ -96,10 +102,13 @@ class Attribution:
 
 
 class SupportChecker:
-    def __init__(self, threshold: float = 0.5) -> None:
+    """bind_units=False is the older check (facts anywhere in the passage), kept to measure against."""
+
+    def __init__(self, threshold: float = 0.5, *, bind_units: bool = True) -> None:
         if not 0 < threshold <= 1:
             raise ValueError(f"threshold must be in (0, 1], got {threshold}")
         self.threshold = threshold
+        self.bind_units = bind_units
 
     def overlap(self, sentence: str, passage: str) -> float:
         terms = content_terms(sentence)
@@ -124,18 +133,19 @@ class SupportChecker:
             return Attribution(
                 SentenceCheck(sentence, False, 0.0, None, [], "it only repeats the question's words"), None
             )
-        best: tuple[bool, float, int] | None = None
-        best_missing: list[str] = []
+        best: tuple[tuple[bool, bool, float, int], list[str], Binding | None] | None = None
         for i, p in enumerate(passages):
             text = p.titled_text
             ov = len(terms & content_terms(text)) / len(terms)
             missing = missing_facts(sentence, text, also_known=[question])
-            key = (not missing, ov, -i)
-            if best is None or key > (best[0], best[1], -best[2]):
-                best, best_missing = (not missing, ov, i), missing
+            binding = bind(sentence, p.text, p.title) if not missing and self.bind_units else None
+            key = (not missing, binding is None or binding.ok, ov, -i)
+            if best is None or key > best[0]:
+                best = (key, missing, binding)
         assert best is not None
-        facts_ok, ov, idx = best
-        supported = facts_ok and ov >= self.threshold
+        (facts_ok, bound_ok, ov, neg_idx), best_missing, binding = best
+        idx = -neg_idx
+        supported = facts_ok and bound_ok and ov >= self.threshold
         negation = unbacked_negation(sentence, passages[idx].titled_text) if supported else None
         contrast = unbacked_contrast(sentence, passages[idx].titled_text) if supported else None
         if negation:
@@ -148,6 +158,8 @@ class SupportChecker:
             reason = "supported"
         elif not facts_ok:
             reason = "facts missing from the passage: " + ", ".join(best_missing)
+        elif binding is not None and binding.problem:
+            reason = "its facts belong to another subject: " + binding.problem
         else:
             reason = f"only {ov:.0%} of its words occur in the best passage"
         check = SentenceCheck(
@@ -157,6 +169,8 @@ class SupportChecker:
             chunk_id=passages[idx].chunk_id if passages else None,
             missing_facts=best_missing,
             reason=reason,
+            unit=binding.unit if binding else None,
+            bound=list(binding.bound) if binding else [],
         )
         return Attribution(check, idx if supported else None)
 

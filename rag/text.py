@@ -226,7 +226,14 @@ def fact_in_passage(fact: str, passage: str) -> bool:
             return digits in _digits(passage)
         # a bare number must occur as a whole number ("600" matches "600" and "6 00" style groups, not "1600")
         numbers = {_digits(m) for m in _NUMBER.findall(passage)} | set(re.findall(r"\d+", passage))
-        return digits in numbers
+        if digits in numbers:
+            return True
+        # an hour ("kl. 8", "till 17") is a clock time of the passage at that hour ("08.00", "17.00")
+        return (
+            len(digits) <= 2
+            and int(digits) <= 24
+            and any(int(h) == int(digits) for h, _ in _TIME.findall(passage))
+        )
     return " ".join(fold(fact).split()) in " ".join(fold(passage).split())  # a name may wrap across lines
 
 

@@ -111,6 +111,8 @@ class SentenceCheck:
     chunk_id: str | None  # best supporting passage
     missing_facts: list[str] = field(default_factory=list)  # numbers, dates, names absent from that passage
     reason: str = ""
+    unit: str | None = None  # the unit of that passage (sentence, list item, "Label: value" line …) binding it
+    bound: list[str] = field(default_factory=list)  # the sentence's facts and words found in that unit
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 import gradio as gr
 
@@ -16,6 +16,7 @@ from rag.ingest import Ingestor, default_chunker
 from rag.privacy import redact
 from rag.web.auth import LOGOUT_PATH
 from rag.web.gate import BUSY_SV, QueueFull
+from rag.web.render import marked_unit
 from rag.web.runtime import WebAssistant
 
 log = logging.getLogger(__name__)
@@ -31,11 +32,20 @@ PASSAGE_HEADERS = [
     "Stycke",
     "Text",
 ]
-SENTENCE_HEADERS = ["Stöds", "Mening", "Ordöverlapp", "Bästa stycke", "Fakta som saknas", "Skäl"]
+SENTENCE_HEADERS = [
+    "Stöds",
+    "Mening",
+    "Ordöverlapp",
+    "Bästa stycke",
+    "Bindande enhet (fetstilt: det som binder)",
+    "Fakta som saknas",
+    "Skäl",
+]
+SENTENCE_TYPES: list[Literal["str", "markdown"]] = ["str", "str", "str", "str", "markdown", "str", "str"]
 FEEDBACK_HEADERS = ["Tid (UTC)", "Betyg", "Kommentar", "Fråga", "Svar", "Källor", "Svar-id"]
 LOG_HEADERS = ["Tid (UTC)", "Kanal", "Fråga (maskad)", "Svar", "Avböjt", "Svar-id"]
 PASSAGE_WIDTHS: list[str | int] = ["4%", "9%", "11%", "11%", "7%", "18%", "12%", "28%"]
-SENTENCE_WIDTHS: list[str | int] = ["9%", "41%", "9%", "17%", "11%", "13%"]
+SENTENCE_WIDTHS: list[str | int] = ["7%", "27%", "7%", "13%", "24%", "9%", "13%"]
 RATINGS = {"Alla": None, "👍 Till hjälp": 1, "👎 Inte till hjälp": -1}
 CSS = """
 #konsol-rubrik{display:flex;justify-content:space-between;align-items:center;flex-wrap:wrap;gap:.5rem}
@@ -92,6 +102,7 @@ def explain(
             s["text"],
             f"{s['support']:.0%}",
             s.get("chunk_id") or "–",
+            marked_unit(s.get("unit"), s.get("bound", [])),
             ", ".join(s.get("missing_facts", [])) or "–",
             s.get("reason", ""),
         ]
@@ -142,6 +153,7 @@ def build_console(assistant: WebAssistant, settings: Settings) -> gr.Blocks:
                 s.text,
                 f"{s.support:.0%}",
                 f"{titles.get(s.chunk_id or '', '–')} ({s.chunk_id})" if s.chunk_id else "–",
+                marked_unit(s.unit, s.bound),
                 ", ".join(s.missing_facts) or "–",
                 s.reason,
             ]
@@ -245,6 +257,7 @@ def build_console(assistant: WebAssistant, settings: Settings) -> gr.Blocks:
                 )
                 sentences = gr.Dataframe(
                     headers=SENTENCE_HEADERS,
+                    datatype=SENTENCE_TYPES,
                     label="Stöd för varje mening",
                     column_widths=SENTENCE_WIDTHS,
                     interactive=False,
@@ -278,6 +291,7 @@ def build_console(assistant: WebAssistant, settings: Settings) -> gr.Blocks:
                 check_summary = gr.Markdown(elem_id="kontroll-resultat")
                 check_table = gr.Dataframe(
                     headers=SENTENCE_HEADERS,
+                    datatype=SENTENCE_TYPES,
                     label="Meningar",
                     column_widths=SENTENCE_WIDTHS,
                     interactive=False,

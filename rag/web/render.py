@@ -158,3 +158,20 @@ def document_page(doc: Document, *, start: int | None = None, end: int | None = 
         f'<p class="meta">Fil: {escape(doc.source)}' + (f" · {escape(doc.date)}" if doc.date else "") + "</p>"
     )
     return page(doc.title, f"<h1>{escape(doc.title)}</h1>{meta}<article>{paragraphs}</article>")
+
+
+def marked_unit(unit: str | None, bound: list[str]) -> str:
+    """The unit that binds a checked sentence, as Markdown with the sentence's facts and words in bold
+    (a word counts when its stem is among the bound terms: "fredagar" for "fredag")."""
+    if not unit:
+        return "–"
+    from rag.text import fact_in_passage, lexical_tokens
+
+    terms = {b for b in bound if not b[:1].isdigit()}
+    facts = [b for b in bound if b not in terms or b[:1].isupper()]
+
+    def mark(word: str) -> str:
+        hit = bool(set(lexical_tokens(word)) & terms) or any(fact_in_passage(f, word) for f in facts)
+        return f"**{md_escape(word)}**" if hit and word.strip() else md_escape(word)
+
+    return " ".join(mark(w) for w in " ".join(unit.split()).split(" "))
