@@ -191,6 +191,78 @@ def cmd_claims(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_fit(args: argparse.Namespace) -> int:
+    from eval.fit import run_gate, run_scorer, run_translation
+
+    settings = Settings.from_env()
+    if args.model == "translation":
+        print(run_translation(settings))
+        return 0
+    run = run_scorer if args.model == "scorer" else run_gate
+    print(run(settings, rebuild=args.rebuild))
+    return 0
+
+
+def cmd_tune_decision(args: argparse.Namespace) -> int:
+    from eval import tune_decision as td
+    from rag.stages.evidence import DecisionSettings
+
+    for run in args.runs:
+        summary = Path(run) / "summary.json"
+        asked = (
+            json.loads(summary.read_text(encoding="utf-8"))["run"]["questions_file"]
+            if summary.is_file()
+            else ""
+        )
+        if "holdout" in asked:
+            raise ValueError(
+                f"{run} is a run of the holdout split: it is for reporting only, never for choosing"
+            )
+    records = [r for run in args.runs for r in td.load(Path(run))]
+    results = td.search(records, gates=[0.0, *args.gate])
+    print(td.render(results, td.replay(records, DecisionSettings.load())))
+    if args.write:
+        td.write(results[0][1])
+        print(f"wrote {td.PARAMS}")
+    return 0
+
+
+def cmd_cross(args: argparse.Namespace) -> int:
+    """Cross-corpus negatives: SweQUAD-MC dev questions against the city index, and the city's questions
+    against a SweQUAD-MC dev index. Every one must be refused, before the LLM."""
+    from dataclasses import replace as dc_replace
+
+    from eval.benchmarks import BENCHMARKS_DIR, load_swequad, write_corpus
+    from eval.dataset import load_questions
+    from eval.runner import RunConfig, build_index, execute
+
+    settings = _settings(args)
+    out = Path(args.out)
+    contexts, sq_questions = load_swequad(BENCHMARKS_DIR / "swequad-mc" / "original" / "dev.json")
+    city = [q for f in args.questions for q in load_questions(Path(f))]
+    negatives = lambda qs: [dc_replace(q, answerable=False, must_contain=[], sources=[]) for q in qs]  # noqa: E731
+    corpus = out / "swequad-dev-corpus"
+    write_corpus(contexts, corpus)
+    sq_settings, _ = build_index(settings, corpus, out / "swequad-dev-index")
+    rows = []
+    for name, qs, s in (
+        ("SweQUAD-MC dev questions -> city index", negatives(sq_questions), settings),
+        ("city questions -> SweQUAD-MC dev index", negatives(city), sq_settings),
+    ):
+        run = execute(
+            s,
+            qs,
+            RunConfig(name, out / name.split(" ")[0].lower(), retrieval_only=True, label=name),
+            progress=not args.quiet,
+        )
+        m = run.summary["metrics"]["overall"]
+        rows.append((name, len(qs), m["refused"]))
+    print("| set | questions | refused before the LLM |\n|---|---|---|")
+    for name, n, refused in rows:
+        print(f"| {name} | {n} | {refused} ({refused / n:.1%}) |")
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from eval.runner import rebuild
 
@@ -283,6 +355,37 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cl.add_argument("--show-failures", action="store_true", help="print every claim the checker gets wrong")
     cl.set_defaults(func=cmd_claims)
+
+    ft = sub.add_parser(
+        "fit", help="fit the answer-sentence scorer or the relevance gate (writes rag/params, eval/fits)"
+    )
+    ft.add_argument("model", choices=["scorer", "gate", "translation"])
+    ft.add_argument(
+        "--rebuild", action="store_true", help="recompute the feature tables from the data first (slow)"
+    )
+    ft.set_defaults(func=cmd_fit)
+
+    td = sub.add_parser(
+        "tune-decision", help="replay the evidence decision on stored tune runs and choose its thresholds"
+    )
+    td.add_argument("runs", nargs="+", help="--out folders of runs of the tune split")
+    td.add_argument("--gate", type=float, nargs="*", default=[], help="also try these gate thresholds")
+    td.add_argument("--write", action="store_true", help="write the best setting to rag/params/decision.json")
+    td.set_defaults(func=cmd_tune_decision)
+
+    cr = sub.add_parser(
+        "cross", help="cross-corpus negatives: each corpus's questions against the other's index"
+    )
+    cr.add_argument(
+        "--questions",
+        nargs="+",
+        default=["eval/datasets/residents-tune.jsonl", "eval/datasets/residents-holdout.jsonl"],
+        help="city question files asked against SweQUAD-MC dev",
+    )
+    cr.add_argument("--out", default="eval-runs/cross")
+    cr.add_argument("--quiet", action="store_true")
+    _add_model_flags(cr)
+    cr.set_defaults(func=cmd_cross)
 
     rep = sub.add_parser(
         "report",

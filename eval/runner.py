@@ -94,7 +94,7 @@ def run_questions(
             if config.retrieval_only:
                 result = retrieval_answer(service, q, history)
             else:
-                result = service.ask(q.question, history).to_json_dict()
+                result = service.ask(q.question, history).to_json_dict(debug=True)
             error = None
         except Exception as exc:  # one broken question must not lose the whole run
             log.exception("question %s failed", q.id)

@@ -161,6 +161,18 @@ def aggregate(rows: Sequence[tuple[Question, QuestionScore]]) -> dict[str, Any]:
     out["refusal_correct"] = (
         metrics.mean(1.0 if s.refusal_correct else 0.0 for s in scores) if scores else None
     )
+    # The figure that hurts residents: an answerable question answered, and shown, without its key fact.
+    answerable = [s for q, s in rows if q.answerable]
+    unanswerable = [s for q, s in rows if not q.answerable]
+    if answerable:
+        out["answerable_refused"] = sum(s.refused for s in answerable) / len(answerable)
+        if any(s.key_facts is not None for s in answerable):  # answers were written and scored
+            shown_wrong = sum(not s.refused and s.key_facts == 0.0 for s in answerable)
+            out["wrong_but_shown"] = shown_wrong / len(answerable)
+            scored = [s for s in answerable if s.key_facts is not None or s.refused]
+            out["key_facts_all"] = sum(s.key_facts == 1.0 for s in scored) / len(scored)
+    if unanswerable:
+        out["unanswerable_refused"] = sum(s.refusal_correct for s in unanswerable) / len(unanswerable)
     outcomes = [metrics.RefusalOutcome(q.answerable, s.refused, s.handoff) for q, s in rows]
     out.update(metrics.refusal_precision_recall(outcomes))
     ttft = [s.ttft_ms for s in scores if s.ttft_ms is not None]
@@ -180,4 +192,7 @@ def aggregate_groups(rows: Sequence[tuple[Question, QuestionScore]]) -> dict[str
     groups["unanswerable"] = [r for r in rows if not r[0].answerable]
     for q, s in rows:
         groups.setdefault(f"lang:{q.lang or s.expected_language}", []).append((q, s))
+    for q, s in rows:
+        if q.extra.get("kind"):
+            groups.setdefault(f"kind:{q.extra['kind']}", []).append((q, s))
     return {name: aggregate(rs) for name, rs in groups.items() if rs}

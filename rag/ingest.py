@@ -12,10 +12,13 @@ import numpy as np
 
 from rag.chunking import Chunker, ChunkerSettings
 from rag.embedders.base import Embedder
+from rag.embedders.cache import FILE as UNIT_VECTORS
+from rag.embedders.cache import VectorCache
 from rag.errors import DocumentError, IndexCorruptError, RagError
 from rag.loaders import list_corpus_files, load_document, load_metadata
 from rag.store import FORMAT_VERSION, IndexData, Manifest, load_index, read_manifest, write_index
 from rag.types import Chunk, Document, IngestReport
+from rag.units import source_units
 
 log = logging.getLogger(__name__)
 
@@ -108,10 +111,12 @@ class Ingestor:
         if not (added or changed or removed or rebuild_reason) and old_manifest is not None:
             if old_manifest.skipped != skipped:
                 log.info("skipped files changed but no document did; the index stays as it is")
+            units = self._embed_units(old_data.chunks if old_data else [], progress)
             return IngestReport(
                 unchanged=unchanged,
                 skipped=skipped,
                 chunks_total=old_manifest.n_chunks,
+                units_embedded=units,
                 index_dir=str(self.index_root),
                 seconds=time.perf_counter() - t0,
             )
@@ -160,6 +165,7 @@ class Ingestor:
             skipped=skipped,
         )
         path = write_index(self.index_root, manifest, chunks, matrix)
+        units = self._embed_units(chunks, progress)
         report = IngestReport(
             added=added,
             changed=changed,
@@ -168,6 +174,7 @@ class Ingestor:
             skipped=skipped,
             chunks_embedded=len(todo),
             chunks_total=len(chunks),
+            units_embedded=units,
             full_rebuild_reason=rebuild_reason,
             index_dir=str(path),
             seconds=time.perf_counter() - t0,
@@ -183,6 +190,17 @@ class Ingestor:
             len(chunks),
         )
         return report
+
+    def _embed_units(self, chunks: list[Chunk], progress: ProgressFactory | None) -> int:
+        """Embed every unit (sentence, list item …) of the chunks that the unit-vector cache lacks, so the
+        answer-sentence scorer never embeds at question time; units no chunk has any more are dropped."""
+        cache = VectorCache(self.embedder, self.index_root / UNIT_VECTORS)
+        texts = [u.text for c in chunks for u in source_units(c.text, c.title)]
+        todo = cache.missing(texts)
+        advance = progress(len(todo)) if progress and todo else None
+        n = cache.fill(texts, advance, only=True)
+        cache.save()
+        return n
 
 
 def default_chunker(chunk_size: int, chunk_overlap: int) -> Chunker:

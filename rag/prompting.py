@@ -5,6 +5,7 @@ cache serves it on every later question."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from rag.generation.base import Message
 from rag.guard import strip_injections
@@ -59,6 +60,42 @@ def build_messages(question: str, passages: list[Chunk]) -> list[Message]:
     return [{"role": "system", "content": SYSTEM_PROMPT_SV}, {"role": "user", "content": user}]
 
 
+@dataclass(frozen=True)
+class PromptSource:
+    """One numbered source the LLM reads: a document title and the units of one passage that matter."""
+
+    title: str
+    text: str
+    date: str | None = None
+
+
+def build_source_messages(question: str, sources: list[PromptSource], previous: str = "") -> list[Message]:
+    """System prompt (fixed, cached by llama.cpp) + the chosen units of the passages, numbered + the question.
+
+    The scorer chose the units (rag/stages/context.py), so the prompt holds a few sentences rather than
+    whole passages: every prompt token costs ~10 ms on two cores. A follow-up comes with the question it
+    follows, so that "Och på fredag då?" keeps its subject."""
+    text = "\n\n".join(
+        f"[{i}] {s.title}{f' ({s.date})' if s.date else ''}\n{strip_injections(s.text)}"
+        for i, s in enumerate(sources, 1)
+    )
+    asked = f"Tidigare fråga: {previous}\nFråga: {question}" if previous else f"Fråga: {question}"
+    user = f"Källor:\n{text}\n\n{asked}\nSvara kort med hela meningar utifrån källorna."
+    return [{"role": "system", "content": SYSTEM_PROMPT_SV}, {"role": "user", "content": user}]
+
+
+def build_choice_messages(question: str, options: list[str], previous: str = "") -> list[Message]:
+    """The LLM as a chooser: the scorer's best units, numbered, and the question; it answers with the number
+    of the one that answers (0 for none), under a grammar that allows nothing else."""
+    text = "\n".join(f"{i}. {o}" for i, o in enumerate(options, 1))
+    asked = f"Tidigare fråga: {previous}\nFråga: {question}" if previous else f"Fråga: {question}"
+    user = (
+        f"Meningar ur stadens dokument:\n{text}\n\n{asked}\n"
+        "Vilken mening svarar på frågan? Svara med dess nummer, eller 0 om ingen svarar."
+    )
+    return [{"role": "system", "content": SYSTEM_PROMPT_SV}, {"role": "user", "content": user}]
+
+
 def render_prompt(messages: list[Message]) -> str:
     return "\n\n".join(f"<{m['role']}>\n{m['content']}" for m in messages)
 
@@ -72,6 +109,7 @@ TEXTS = {
         "En kommunvägledare på kontaktcenter kan hjälpa dig:",
         "truncated": "Din fråga var mycket lång, så jag har bara läst de första {n} tecknen.",
         "fallback": "Så här står det i {title}:",
+        "untranslated": "Vissa meningar visas på svenska, så som de står i stadens dokument.",
         "dated": "Obs: källan [{n}] är från {date}, så uppgiften kan ha ändrats sedan dess.",
         "personal_case": "Jag kan inte ge besked i enskilda ärenden, till exempel om beslut eller belopp – det gör "
         "en handläggare som känner till ditt ärende. Kontaktcenter hjälper dig vidare:",
@@ -86,6 +124,8 @@ TEXTS = {
         "A municipal guide at the contact centre can help you:",
         "truncated": "Your question was very long, so I only read the first {n} characters.",
         "fallback": "This is what “{title}” says (in Swedish):",  # the Swedish title is a name, quoted
+        "untranslated": "Some sentences are shown in Swedish, as they are in the city's documents: their "
+        "translation could not be checked.",
         "dated": "Note: source [{n}] is from {date}, so this may have changed since.",
         "personal_case": "I can't give decisions or amounts in individual cases – a case officer who knows your "
         "case does that. The contact centre can help you further:",

@@ -118,6 +118,7 @@ class HybridRetriever:
                 )
             )
         confidence, reason = self.relevance(gate_query or query, hits, [sc for _, sc in dense])
+        signals = self.signals(gate_query or query, hits, [sc for _, sc in dense])
         t4 = time.perf_counter()
         self.timings_ms = {
             "embed_query": (t1 - t0) * 1000,
@@ -131,6 +132,8 @@ class HybridRetriever:
             relevant=confidence >= s.relevance_threshold,
             confidence=confidence,
             reason=reason,
+            signals=signals,
+            query_vector=qvec,
         )
 
     # --- the relevance verdict ---------------------------------------------------------------------
@@ -173,6 +176,36 @@ class HybridRetriever:
         tokens = lexical_tokens(text)
         present = set(tokens) | {p for t in tokens for p in self.lexical.split_compound(t)}
         return sum(w for w, exp in weights.values() if exp & present) / total
+
+    def signals(self, query: str, hits: list[Hit], dense_scores: list[float]) -> dict[str, float]:
+        """What retrieval measured about the question as a whole, for the fitted relevance gate
+        (rag/stages/gate.py): weighted topic coverage of the best and the first passage, the weight of the
+        heaviest topic term no passage holds, the dense channel's top cosine and margin, and whether a
+        "hur många X" question finds no number of X."""
+        weights = self.term_weights(query)
+        total = sum(w for w, _ in weights.values()) or 1.0
+        present: set[str] = set()
+        covers = []
+        for h in hits:
+            tokens = lexical_tokens(h.chunk.titled_text)
+            terms = set(tokens) | {p for t in tokens for p in self.lexical.split_compound(t)}
+            present |= terms
+            covers.append(sum(w for w, exp in weights.values() if exp & terms) / total)
+        uncovered = max((w for w, exp in weights.values() if not exp & present), default=0.0) / total
+        margin = 0.0
+        if len(dense_scores) >= 4:
+            arr = np.asarray(dense_scores, dtype=np.float32)
+            spread = float(arr.max() - arr.min()) or 1e-6
+            margin = float((arr[0] - np.median(arr[: min(len(arr), 8)])) / spread)
+        return {
+            "coverage_best": max(covers, default=0.0),
+            "coverage_top": covers[0] if covers else 0.0,
+            "uncovered": uncovered,
+            "dense_top": float(dense_scores[0]) if dense_scores else 0.0,
+            "dense_margin": margin,
+            "count_missing": float(states_count(query, [h.chunk for h in hits]) is False),
+            "terms_log": math.log1p(len(weights)),
+        }
 
     def relevance(self, query: str, hits: list[Hit], dense_scores: list[float]) -> tuple[float, str]:
         if not hits:

@@ -8,8 +8,11 @@ Swedish sentence (numbers, times, phone numbers, names); otherwise the Swedish s
 
 from __future__ import annotations
 
+import json
 import logging
 import re
+from collections.abc import Callable
+from pathlib import Path
 
 from rag.generation.base import Generator, Message
 from rag.text import extract_facts, fact_in_passage
@@ -109,10 +112,37 @@ _GLOSSARY_PHRASE = re.compile(
 )
 
 
+Similarity = Callable[[str, str], float]
+MEANING_PARAMS = Path(__file__).resolve().parent / "params" / "translation.json"
+
+
+def meaning_threshold(path: Path = MEANING_PARAMS) -> float:
+    """The cross-lingual similarity a translation must reach, as fitted (eval/fit.py translation); 0
+    (facts only) when no fit is stored."""
+    try:
+        return float(json.loads(path.read_text(encoding="utf-8"))["threshold"])
+    except (OSError, ValueError, KeyError):
+        return 0.0
+
+
 class Translator:
-    def __init__(self, generator: Generator, max_tokens: int = 80) -> None:
+    """meaning: the similarity of a Swedish sentence and its translation (the multilingual embedder's
+    cosine); a translation below meaning_min is not shown, however well it keeps the facts."""
+
+    def __init__(
+        self,
+        generator: Generator,
+        max_tokens: int = 80,
+        *,
+        meaning: Similarity | None = None,
+        meaning_min: float = 0.0,
+    ) -> None:
+        if not 0 <= meaning_min <= 1:
+            raise ValueError(f"meaning_min must be in [0, 1], got {meaning_min}")
         self.generator = generator
         self.max_tokens = max_tokens
+        self.meaning = meaning
+        self.meaning_min = meaning_min
 
     def _run(self, system: str, text: str) -> str:
         messages: list[Message] = [{"role": "system", "content": system}, {"role": "user", "content": text}]
@@ -143,7 +173,14 @@ class Translator:
         return query, gate
 
     def from_swedish(self, sentence: str, language: str, names: frozenset[str] = frozenset()) -> str:
-        """The sentence in the asker's language, or the Swedish sentence when the translation changed a fact.
+        """The sentence in the asker's language, or the Swedish sentence when the translation changed a fact
+        or its meaning (see checked)."""
+        return self.checked(sentence, language, names)[0]
+
+    def checked(self, sentence: str, language: str, names: frozenset[str] = frozenset()) -> tuple[str, bool]:
+        """(the sentence in the asker's language, True), or (the Swedish sentence, False) when the
+        translation changed a fact or no longer means the Swedish sentence (cross-lingual similarity below
+        meaning_min: a translation that invented an entity or took another day's hours).
 
         names: words the documents write as proper names, so a sentence-initial name is checked too."""
         base = _FROM_SWEDISH.format(language=LANGUAGE_NAMES.get(language, (language, language))[1])
@@ -160,15 +197,19 @@ class Translator:
             system = f"{base} {_KEEP.format(facts=', '.join(lost))}" if lost else base
             out = " ".join(self._run(system, sentence).split())
             if not out:
-                return sentence
+                return sentence, False
             lost = [f for f in facts_sv if not _name_kept(f, out)]
             added = [f for f in extract_facts(out) if not fact_in_passage(f, sentence) and f[:1].isdigit()]
             if not lost and not added:
-                return out
+                similarity = self.meaning(sentence, out) if self.meaning else 1.0
+                if similarity >= self.meaning_min:
+                    return out, True
+                log.info("kept the Swedish sentence: the translation means something else (%.3f)", similarity)
+                return sentence, False
             if added:
                 break  # it invented a number: no second chance
         log.info("kept the Swedish sentence: translation lost %s / added %s", lost, added)
-        return sentence
+        return sentence, False
 
 
 def _name_kept(fact: str, translation: str) -> bool:

@@ -81,6 +81,10 @@ class Retrieval:
     relevant: bool
     confidence: float  # the calibrated relevance score the verdict was taken on
     reason: str  # short English explanation for staff and logs
+    signals: dict[str, float] = field(
+        default_factory=dict
+    )  # measured about the question (HybridRetriever.signals)
+    query_vector: Any = None  # the embedder's vector of the query (numpy array), reused by the scorer
 
 
 @dataclass(frozen=True)
@@ -111,8 +115,11 @@ class SentenceCheck:
     chunk_id: str | None  # best supporting passage
     missing_facts: list[str] = field(default_factory=list)  # numbers, dates, names absent from that passage
     reason: str = ""
-    unit: str | None = None  # the unit of that passage (sentence, list item, "Label: value" line …) binding it
+    unit: str | None = (
+        None  # the unit of that passage (sentence, list item, "Label: value" line …) binding it
+    )
     bound: list[str] = field(default_factory=list)  # the sentence's facts and words found in that unit
+    probability: float | None = None  # that it answers the question (the answer-sentence scorer), if kept
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -144,6 +151,10 @@ class Answer:
     confidence: float | None = None
     timings_ms: dict[str, float] = field(default_factory=dict)
     tokens_generated: int = 0
+    candidates: list[dict[str, Any]] = field(
+        default_factory=list
+    )  # best-scored source units (text, probability)
+    decision: str = ""  # why these sentences were shown (or the answer refused), for staff
 
     def to_json_dict(self, *, debug: bool = False) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -161,6 +172,8 @@ class Answer:
             "notices": list(self.notices),
             "tokens_generated": self.tokens_generated,
             "sentences": [s.to_dict() for s in self.sentences],
+            "candidates": list(self.candidates),
+            "decision": self.decision,
         }
         if debug:
             data["prompt"] = self.prompt
@@ -184,6 +197,7 @@ class IngestReport:
     skipped: dict[str, str] = field(default_factory=dict)  # file -> reason
     chunks_embedded: int = 0
     chunks_total: int = 0
+    units_embedded: int = 0  # sentences, list items … embedded for the answer-sentence scorer
     full_rebuild_reason: str | None = None
     index_dir: str = ""
     seconds: float = 0.0

@@ -56,10 +56,10 @@ def _keyword_service(settings: Settings, corpus: Path, script: object = None) ->
 
 def _questions() -> list[Question]:
     return [
-        Question(id="first", question="Var lagar ni cykel?", sources=["a-cykel"], must_contain=[["cykel"]]),
-        Question(id="second", question="Var lagar ni cykel?", sources=["b-buss.txt"]),
-        Question(id="third", question="Var lagar ni cykel?", sources=["c-kontakt"]),
-        Question(id="both", question="Var lagar ni cykel?", sources=["a-cykel", "c-kontakt"]),
+        Question(id="first", question="Var lagar man cykel?", sources=["a-cykel"], must_contain=[["cykel"]]),
+        Question(id="second", question="Var lagar man cykel?", sources=["b-buss.txt"]),
+        Question(id="third", question="Var lagar man cykel?", sources=["c-kontakt"]),
+        Question(id="both", question="Var lagar man cykel?", sources=["a-cykel", "c-kontakt"]),
         Question(id="oos", question="Hur ansöker jag om bygglov?", answerable=False),
     ]
 

@@ -33,7 +33,9 @@ def _ingest(corpus: Path, root: Path, embedder: HashEmbedder | None = None):  # 
 def test_first_ingest_builds_a_complete_index(corpus_copy: Path, tmp_path: Path) -> None:
     report, emb = _ingest(corpus_copy, tmp_path / "emb")
     assert report.full_rebuild_reason == "no index yet"
-    assert len(report.added) == 5 and report.chunks_embedded == report.chunks_total == emb.embedded
+    assert len(report.added) == 5 and report.chunks_embedded == report.chunks_total
+    assert report.units_embedded > report.chunks_total  # every sentence, list item … of every chunk
+    assert emb.embedded == report.chunks_embedded + report.units_embedded
     data = load_index(tmp_path / "emb")
     assert (
         len(data.chunks) == len(data.vectors) == len(data.dense) == len(data.lexical) == report.chunks_total
@@ -54,7 +56,9 @@ def test_an_index_of_an_older_format_is_rebuilt_and_named_outdated_not_damaged(
     path.write_text(json.dumps(manifest))
     report, emb = _ingest(corpus_copy, tmp_path / "emb")
     assert report.full_rebuild_reason == f"index format changed ({FORMAT_VERSION - 1} -> {FORMAT_VERSION})"
-    assert emb.embedded == report.chunks_total  # nothing of the old format is reused
+    assert (
+        emb.embedded == report.chunks_total
+    )  # nothing of the old format is reused (units are cached by text)
     assert load_index(tmp_path / "emb").manifest.format_version == FORMAT_VERSION
 
 
@@ -73,10 +77,11 @@ def test_only_changed_documents_are_embedded_and_removed_ones_dropped(
     doc = corpus_copy / "tre-transformationer.txt"
     doc.write_text(doc.read_text() + "\n\nEn helt ny mening om cykelbanor i Helsingborg.\n")
     (corpus_copy / "valkomna-till-helsingborg.txt").unlink()
-    report, emb = _ingest(corpus_copy, tmp_path / "emb")
+    report, _ = _ingest(corpus_copy, tmp_path / "emb")
     assert report.changed == ["tre-transformationer.txt"]
     assert report.removed == ["valkomna-till-helsingborg.txt"]
-    assert 0 < emb.embedded <= 3  # the unchanged chunks of the changed document keep their vectors
+    # the unchanged chunks of the changed document keep their vectors; only the new sentence is a new unit
+    assert 0 < report.chunks_embedded <= 3 and report.units_embedded == 1
     sources = {c.source for c in load_index(tmp_path / "emb").chunks}
     assert "valkomna-till-helsingborg.txt" not in sources
     old_dirs = [p for p in (tmp_path / "emb").iterdir() if p.name.startswith("index-")]
@@ -87,7 +92,21 @@ def test_embedder_change_forces_full_rebuild_with_reason(corpus_copy: Path, tmp_
     _ingest(corpus_copy, tmp_path / "emb")
     report, emb = _ingest(corpus_copy, tmp_path / "emb", CountingEmbedder(dim=128))
     assert "embedder changed" in (report.full_rebuild_reason or "")
-    assert emb.embedded == report.chunks_total
+    assert report.chunks_embedded == report.chunks_total
+    assert emb.embedded == report.chunks_total + report.units_embedded  # the unit cache is per embedder too
+
+
+def test_the_unit_vectors_serve_the_scorer_without_embedding_at_question_time(
+    corpus_copy: Path, tmp_path: Path
+) -> None:
+    from rag.embedders.cache import FILE, VectorCache
+    from rag.units import source_units
+
+    _ingest(corpus_copy, tmp_path / "emb")
+    emb = CountingEmbedder()
+    cache = VectorCache(emb, tmp_path / "emb" / FILE)
+    units = [u.text for c in load_index(tmp_path / "emb").chunks for u in source_units(c.text, c.title)]
+    assert cache.vectors(units).shape == (len(units), emb.dim) and emb.embedded == 0
 
 
 def test_bad_files_are_skipped_with_reason_and_nothing_else_lost(corpus_copy: Path, tmp_path: Path) -> None:

@@ -24,6 +24,13 @@ class Generator(ABC):
     def stream(self, messages: list[Message], *, max_tokens: int) -> Iterator[str]:
         """Yield the reply piece by piece (deterministic decoding: temperature 0)."""
 
+    def choose(self, messages: list[Message], options: int) -> int:
+        """The number (1..options) of the option the model picks, 0 for none. Backends that can constrain
+        decoding (llama.cpp grammars) override this; the default reads the first digit of a short reply."""
+        reply = "".join(self.stream(messages, max_tokens=3))
+        digit = next((int(c) for c in reply if c.isdigit()), 0)
+        return digit if digit <= options else 0
+
     def warm_up(self) -> None:  # noqa: B027 - optional hook
         """Load weights ahead of the first question (the chat calls it in the background at start)."""
 

@@ -60,6 +60,21 @@ class LlamaCppGenerator(Generator):
         with self._lock:
             self._load()
 
+    def choose(self, messages: list[Message], options: int) -> int:
+        """One token under a GBNF grammar that allows only "0".."options": the model selects, never writes."""
+        if not 1 <= options <= 9:
+            raise ValueError(f"options must be 1..9, got {options}")
+        from llama_cpp import LlamaGrammar
+
+        grammar = LlamaGrammar.from_string(f"root ::= [0-{options}]", verbose=False)
+        with self._lock:
+            llm = self._load()
+            out = llm.create_chat_completion(
+                messages=list(messages), max_tokens=2, temperature=0.0, top_k=1, grammar=grammar
+            )
+        text = str(out["choices"][0]["message"].get("content") or "0").strip()
+        return int(text[0]) if text[:1].isdigit() and int(text[0]) <= options else 0
+
     def stream(self, messages: list[Message], *, max_tokens: int) -> Iterator[str]:
         with self._lock:
             llm = self._load()
