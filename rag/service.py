@@ -70,6 +70,8 @@ class AssistantService:
         self.settings = settings
         self._embedder = embedder
         self._generator = generator
+        self._generator_given = generator
+        self._aux_generator: Generator | None = None
         self._index = index
         self._scorer_model = scorer_model
         self._gate_model = gate_model
@@ -100,8 +102,16 @@ class AssistantService:
         return self._generator
 
     @property
+    def aux_generator(self) -> Generator:
+        """The LLM for translations: a second llama.cpp context on the same (memory-mapped) weights, so that
+        translating never evicts the answer prompt's cached prefix. An injected generator serves both."""
+        if self._aux_generator is None:
+            self._aux_generator = self._generator_given or make_generator(self.settings)
+        return self._aux_generator
+
+    @property
     def translator(self) -> Translator:
-        return Translator(self.generator, meaning=self.similarity, meaning_min=self.meaning_min)
+        return Translator(self.aux_generator, meaning=self.similarity, meaning_min=self.meaning_min)
 
     def similarity(self, a: str, b: str) -> float:
         """Cosine of two texts' passage vectors (cross-lingual with the multilingual embedder)."""

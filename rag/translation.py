@@ -21,7 +21,13 @@ log = logging.getLogger(__name__)
 
 LANGUAGE_NAMES = {"en": ("engelska", "English")}
 
-_TO_SWEDISH = "Translate the user's question into Swedish. Reply with the Swedish question only."
+# One fixed system prompt for both directions, so the translating LLM context keeps it cached (llama.cpp
+# reuses only the common prefix of the last prompt); the direction goes in the user message.
+SYSTEM = (
+    "You translate short texts for the City of Helsingborg between Swedish and English. Reply with the "
+    "translation only. Keep numbers, times, names and [n] markers exactly."
+)
+_TO_SWEDISH = "Translate the question into Swedish: {text}"
 
 # Municipal words the small model translates badly ("opening hours" -> "vårsta timmar"). Added to the
 # model's translation so the lexical channel and the relevance gate see the words the documents use.
@@ -103,8 +109,8 @@ EXONYMS_SV_EN = {
     "Köpenhamn": "Copenhagen",
     "Öresund": "Oresund",
 }
-_FROM_SWEDISH = "Translate the Swedish text into {language}. Reply with the translation only. Keep numbers, times, names and [n] markers exactly."
-_KEEP = "Write these exactly as they are: {facts}."
+_FROM_SWEDISH = "Translate the Swedish text into {language}: {text}"
+_KEEP = "\nWrite these exactly as they are: {facts}."
 # Any glossary phrase as a whole word, the longest first ("climate neutral" before "climate").
 _GLOSSARY_PHRASE = re.compile(
     r"\b(?:" + "|".join(re.escape(en) for en in sorted(GLOSSARY_EN_SV, key=len, reverse=True)) + r")\b",
@@ -144,8 +150,8 @@ class Translator:
         self.meaning = meaning
         self.meaning_min = meaning_min
 
-    def _run(self, system: str, text: str) -> str:
-        messages: list[Message] = [{"role": "system", "content": system}, {"role": "user", "content": text}]
+    def _run(self, request: str) -> str:
+        messages: list[Message] = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": request}]
         return "".join(self.generator.stream(messages, max_tokens=self.max_tokens)).strip().strip('"”“')
 
     def to_swedish(self, question: str) -> tuple[str, str]:
@@ -155,7 +161,7 @@ class Translator:
         for retrieval. gate_query: what the relevance gate may trust. The small model's translation can
         be nonsense ('opening hours' -> 'vårsta timmar'), so when the glossary recognised the question's
         topic, the gate looks only at the glossary words and the question's names and numbers."""
-        out = self._run(_TO_SWEDISH, question)
+        out = self._run(_TO_SWEDISH.format(text=question))
         translation = (out.splitlines()[0].strip() if out else "") or question
         low = f" {' '.join(re.findall(r'[a-z-]+', question.lower()))} "
         extra = [sv for en, sv in GLOSSARY_EN_SV.items() if f" {en} " in low]
@@ -183,7 +189,7 @@ class Translator:
         meaning_min: a translation that invented an entity or took another day's hours).
 
         names: words the documents write as proper names, so a sentence-initial name is checked too."""
-        base = _FROM_SWEDISH.format(language=LANGUAGE_NAMES.get(language, (language, language))[1])
+        request = _FROM_SWEDISH.format(language=LANGUAGE_NAMES.get(language, (language, language))[1], text=sentence)
         facts_sv = extract_facts(sentence)
         # The first word of a sentence is not taken as a name by extract_facts, but a capitalised word
         # the source passage also writes as a name ('Helsingborg') must survive ('Helsinki' must not).
@@ -194,8 +200,8 @@ class Translator:
         added: list[str] = []
         for _ in range(2):
             # A second try names what the first lost: the model wrote 'Helsinki' for 'Helsingborg'.
-            system = f"{base} {_KEEP.format(facts=', '.join(lost))}" if lost else base
-            out = " ".join(self._run(system, sentence).split())
+            keep = _KEEP.format(facts=", ".join(lost)) if lost else ""
+            out = " ".join(self._run(request + keep).split())
             if not out:
                 return sentence, False
             lost = [f for f in facts_sv if not _name_kept(f, out)]

@@ -92,7 +92,7 @@ def test_an_injection_inside_a_document_never_reaches_the_model(fake_settings: S
 
 
 def _bilingual(messages: list[Message]) -> str:
-    system = messages[0]["content"]
+    system = messages[-1]["content"]
     if "into Swedish" in system:
         if "parking" in messages[-1]["content"]:
             return "Hur får jag parkeringstillstånd för min bil?"
@@ -113,7 +113,7 @@ def test_english_question_is_answered_in_english_from_swedish_sources(fake_index
 
 def test_a_translation_that_changes_a_fact_is_not_shown(fake_index: Settings) -> None:
     def wrong_number(messages: list[Message]) -> str:
-        if "Translate the Swedish text" in messages[0]["content"]:
+        if "Translate the Swedish text" in messages[-1]["content"]:
             return "You can call the contact centre on 042-10 50 01."
         return _bilingual(messages)
 
@@ -129,13 +129,13 @@ def test_a_long_english_answer_is_translated_after_the_answer_stream_ends(fake_i
     """The LLM serves one stream at a time; translating while the answer still streams would deadlock."""
 
     def two_sentences(messages: list[Message]) -> str:
-        if "Translate the Swedish text" in messages[0]["content"]:
+        if "Translate the Swedish text" in messages[-1]["content"]:
             return (
                 "You can call the contact centre on 042-10 50 00."
                 if "042" in messages[-1]["content"]
                 else ("The contact centre is at Stortorget 17.")
             )
-        if "into Swedish" in messages[0]["content"]:
+        if "into Swedish" in messages[-1]["content"]:
             return "Hur når jag kontaktcenter på telefon eller besök?"
         return "Du kan ringa kontaktcenter på telefon 042-10 50 00. Kontaktcenter finns på Stortorget 17."
 
@@ -148,7 +148,7 @@ def test_a_long_english_answer_is_translated_after_the_answer_stream_ends(fake_i
 
 def test_a_translation_that_changes_a_sentence_initial_name_is_not_shown(fake_index: Settings) -> None:
     def helsinki(messages: list[Message]) -> str:
-        system = messages[0]["content"]
+        system = messages[-1]["content"]
         if "into Swedish" in system:
             return "Var kan jag besöka kontaktcenter?"
         if "Translate the Swedish text" in system:

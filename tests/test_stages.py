@@ -225,7 +225,7 @@ def test_a_translation_that_means_something_else_is_not_shown() -> None:
 
 def test_an_untranslated_sentence_comes_with_a_note(fake_index: Settings) -> None:
     def script(messages: list) -> str:  # type: ignore[type-arg]
-        system = messages[0]["content"]
+        system = messages[-1]["content"]
         if "into Swedish" in system:
             return "Vilket telefonnummer har kontaktcenter?"
         if "Translate the Swedish text" in system:
