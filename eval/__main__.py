@@ -263,6 +263,47 @@ def cmd_cross(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from eval import bench
+    from eval.dataset import load_questions
+    from rag.service import AssistantService
+
+    questions = [q for f in args.questions for q in load_questions(Path(f))]
+    if args.limit:
+        questions = questions[: args.limit]
+    service = AssistantService(_settings(args))
+    service.generator.warm_up()
+    service.ask("Vad gör en kommunvägledare?")  # as in the running chat: the model loaded, its prefix cached
+    sets: dict[str, tuple[dict, dict]] = {}
+    for lang, name in (("sv", "Swedish questions"), ("en", "English questions")):
+        chosen = [q for q in questions if (q.lang or "sv") == lang]
+        if not chosen:
+            continue
+        assistant = [bench.run_assistant(service, q) for q in chosen]
+        plain = [bench.run_plain(service, q) for q in chosen]
+        sets[name] = (bench.summary(assistant), bench.summary(plain))
+        if args.verbose:
+            for a, p in zip(assistant, plain, strict=True):
+                print(
+                    f"{a.question[:60]:<60} {a.first_shown_ms or 0:7.0f} {p.first_token_ms or 0:7.0f} {a.llm_calls}"
+                )
+    aux = getattr(service.aux_generator, "history", [])
+    main = getattr(service.generator, "history", [])
+    notes = [
+        f"Questions: {', '.join(args.questions)}. `python -m eval bench` ({args.label or 'this machine'}).",
+        f"LLM calls: {len(main)} on the answer context, {len(aux)} on the translation context; "
+        f"prompt tokens read anew / from the cache over all answer calls after the first: "
+        f"{sum(c['evaluated'] for c in list(main)[1:])} / "
+        f"{sum(c['prompt'] - c['evaluated'] for c in list(main)[1:])}.",
+    ]
+    text = bench.render(args.label or "Benchmark", sets, bench.machine(), notes)
+    print(text)
+    if args.out:
+        bench.write_page(Path(args.out), text)
+        print(f"wrote {args.out}")
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from eval.runner import rebuild
 
@@ -386,6 +427,16 @@ def build_parser() -> argparse.ArgumentParser:
     cr.add_argument("--quiet", action="store_true")
     _add_model_flags(cr)
     cr.set_defaults(func=cmd_cross)
+
+    be = sub.add_parser(
+        "bench", help="time to first token: the assistant against a plain RAG prompt, same model"
+    )
+    be.add_argument("--questions", nargs="+", default=["eval/datasets/dev.jsonl"])
+    be.add_argument("--limit", type=int)
+    be.add_argument("--label", default="")
+    be.add_argument("--out", help="write the figures into this Markdown page (docs/performance.md)")
+    _add_model_flags(be)
+    be.set_defaults(func=cmd_bench)
 
     rep = sub.add_parser(
         "report",

@@ -38,7 +38,7 @@ from rag.embedders.cache import FILE as VECTOR_FILE
 from rag.embedders.cache import VectorCache
 from rag.logistic import LogisticModel, auc, fit, reliability
 from rag.retrieval import HybridRetriever, RetrievalSettings
-from rag.scorer import FEATURES, AnswerScorer, Candidate, Query, candidates
+from rag.scorer import FEATURES, AnswerScorer, Candidate, Query, candidates, make_query
 from rag.stages.gate import GATE_FEATURES, gate_features
 from rag.stages.guard import GuardStage
 from rag.store import load_index
@@ -132,8 +132,15 @@ def swequad_corpus(split: str, settings: Settings) -> tuple[Path, list[Question]
     return _index(f"swequad-{split}", corpus, settings), questions
 
 
+def swedish(q: Question) -> bool:
+    """Questions the guard stage reads as Swedish (the others need the LLM to translate them)."""
+    from rag.prompting import detect_language
+
+    return (q.lang or "sv") == "sv" and detect_language(q.question) == "sv"
+
+
 def city_items(path: Path, group: str) -> list[Item]:
-    return [Item(q.id, group, q, q.answerable) for q in load_questions(path) if (q.lang or "sv") == "sv"]
+    return [Item(q.id, group, q, q.answerable) for q in load_questions(path) if swedish(q)]
 
 
 class Runner:
@@ -153,16 +160,16 @@ class Runner:
         self.vectors = VectorCache(self.embedder, index_root / VECTOR_FILE)
         self.guard = GuardStage(settings.max_question_chars, _no_translator)
 
+    def guarded(self, q: Question) -> bool:
+        """Whether the guard stage refuses the question (a personal case, an injection): it never reaches
+        the gate or the scorer, so it is not their data either."""
+        return self.guard.run(q.question, q.history).refused_by_guard is not None
+
     def prepare(self, q: Question) -> tuple[Query, Any]:
         prep = self.guard.run(q.question, q.history)
-        retrieval = self.retriever.search(prep.retrieval_query, gate_query=prep.gate_query)
-        query = Query(
-            prep.retrieval_query,
-            prep.focus,
-            self.embedder.embed_query(prep.retrieval_query),
-            self.retriever.term_weights(prep.retrieval_query),
-            self.retriever.term_weights(prep.focus),
-            self.retriever.lexical.split_compound,
+        retrieval = self.retriever.search(prep.retrieval_query, gate_query=prep.gate_query or prep.standalone)
+        query = make_query(
+            self.retriever, prep.standalone, prep.focus, retrieval.query_vector, addressed=prep.addressed
         )
         return query, retrieval
 
@@ -237,6 +244,8 @@ def gate_table(runs: Sequence[tuple[Runner, list[Item], bool]], scorer_model: Lo
     for runner, batch, own in runs:
         scorer = AnswerScorer(scorer_model, runner.vectors)
         for item in batch:
+            if runner.guarded(item.question):
+                continue
             query, retrieval = runner.prepare(item.question)
             scored = scorer.score(query, candidates(retrieval.hits))
             values = gate_features(retrieval, scored)
@@ -436,7 +445,7 @@ def gate_report(
 def runners(settings: Settings) -> dict[str, tuple[Runner, list[Item]]]:
     sq_index, sq_questions = swequad_corpus("training", settings)
     city_index = _index("city", settings.corpus_dir, settings)
-    sq_items = [Item(q.id, "swequad-training", q, True) for q in sq_questions]
+    sq_items = [Item(q.id, "swequad-training", q, True) for q in sq_questions if swedish(q)]
     tune = city_items(ROOT / "eval" / "datasets" / "residents-tune.jsonl", "tune")
     dev = city_items(ROOT / "eval" / "datasets" / "dev.jsonl", "dev")
     return {
@@ -462,7 +471,7 @@ def run_scorer(settings: Settings, *, rebuild: bool) -> str:
         table.save(path, FEATURES)
         dev_index, dev_questions = swequad_corpus("dev", settings)
         dev_runner = Runner(dev_index, settings)
-        dev_items = [Item(q.id, "swequad-dev", q, True) for q in dev_questions]
+        dev_items = [Item(q.id, "swequad-dev", q, True) for q in dev_questions if swedish(q)]
         scorer_table([(dev_runner, dev_items)], lambda run: AnswerScorer(provisional, run.vectors)).save(
             dev_path, FEATURES
         )
@@ -542,9 +551,13 @@ def translation_pairs(settings: Settings, n: int = 120) -> list[dict[str, str]]:
     step = max(1, len(units) // n)
     chosen = units[::step][:n]
     translator = Translator(make_generator(settings))
-    system = _FROM_SWEDISH.format(language="English")
     pairs = [
-        {"doc": d, "sv": t, "en": " ".join(translator._run(system, t).split()), "half": h}
+        {
+            "doc": d,
+            "sv": t,
+            "en": " ".join(translator._run(_FROM_SWEDISH.format(language="English", text=t)).split()),
+            "half": h,
+        }
         for d, t, h in chosen
     ]
     TRANSLATION_PAIRS.write_text(

@@ -17,6 +17,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -40,11 +41,17 @@ FEATURES: tuple[str, ...] = (
     "cos_unit",
     "cos_unit_rel",
     "cos_prev",
+    "cos_next",
     "cos_passage",
     "cov_unit",
     "cov_unit_rel",
     "cov_context",
+    "cov_window",
+    "cov_window_rel",
     "cov_focus",
+    "cov_addressee",
+    "prev_leadin",
+    "kind_held_window",
     "rank_log",
     "lexical_hit",
     "kind_held",
@@ -76,6 +83,35 @@ class Query:
     weights: TermWeights  # topic terms of text with their weights
     focus_weights: TermWeights
     split: Splitter  # the lexical index's compound splitter
+    addressee_weights: TermWeights | None = None  # "ni"/"you": the city and its kontaktcenter, when addressed
+
+
+class Lexicon(Protocol):
+    """What the scorer needs of the retriever: term weights (HybridRetriever.term_weights) and its index."""
+
+    def term_weights(self, query: str) -> TermWeights: ...
+
+    @property
+    def lexical(self) -> Any: ...
+
+
+def make_query(
+    lexicon: Lexicon, standalone: str, focus: str, vector: np.ndarray, *, addressed: bool
+) -> Query:
+    """The scorer's view of a prepared question (rag/stages/guard.py Prepared): its standalone text and the
+    resident's own words, weighted by the retriever; the addressee ("ni": the city and its kontaktcenter)
+    as a feature of its own rather than words of the question."""
+    from rag.stages.guard import ADDRESSEE_SV
+
+    return Query(
+        standalone,
+        focus,
+        vector,
+        lexicon.term_weights(standalone),
+        lexicon.term_weights(focus),
+        lexicon.lexical.split_compound,
+        lexicon.term_weights(ADDRESSEE_SV) if addressed else None,
+    )
 
 
 @dataclass(frozen=True)
@@ -86,6 +122,7 @@ class Candidate:
     rank: int  # 0-based rank of its passage among the hits
     position: float  # 0 (first unit of its passage) .. 1 (last)
     previous: str  # the unit before it in its passage, or its heading ("" when none)
+    following: str  # the unit after it in its passage ("" when none)
     passage_cosine: float
     lexical_rank: int | None
 
@@ -121,6 +158,7 @@ def candidates(hits: Sequence[Hit]) -> list[Candidate]:
                 continue
             seen.add(key)
             previous = units[i - 1].text if i > 0 else unit.context.split("\n")[-1] if unit.context else ""
+            following = units[i + 1].text if i + 1 < len(units) else ""
             out.append(
                 Candidate(
                     unit.text,
@@ -129,6 +167,7 @@ def candidates(hits: Sequence[Hit]) -> list[Candidate]:
                     rank,
                     i / n,
                     previous,
+                    following,
                     float(hit.scores.get("dense") or 0.0),
                     hit.ranks.get("lexical"),
                 )
@@ -159,11 +198,17 @@ class AnswerScorer:
             return np.zeros((0, len(FEATURES)))
         texts = [c.text for c in found]
         prev = [c.previous or c.text for c in found]
-        vecs = self.vectors.vectors(list(dict.fromkeys(texts + prev)))
-        row_of = {t: i for i, t in enumerate(dict.fromkeys(texts + prev))}
+        nxt = [c.following or c.text for c in found]
+        distinct = list(dict.fromkeys(texts + prev + nxt))
+        vecs = self.vectors.vectors(distinct)
+        row_of = {t: i for i, t in enumerate(distinct)}
         cos_unit = np.array([float(vecs[row_of[t]] @ query.vector) for t in texts])
         cos_prev = np.array([float(vecs[row_of[t]] @ query.vector) for t in prev])
+        cos_next = np.array([float(vecs[row_of[t]] @ query.vector) for t in nxt])
         cov_unit = np.array([coverage(query.weights, query.split, t) for t in texts])
+        cov_window = np.array(
+            [coverage(query.weights, query.split, f"{c.previous}\n{c.text}\n{c.following}") for c in found]
+        )
         kind = expected_kind(query.focus) or expected_kind(query.text)
         yes_no = float(asks_yes_or_no(query.focus))
         q_terms = content_terms(query.text)
@@ -177,11 +222,21 @@ class AnswerScorer:
                 "cos_unit": cos_unit[i],
                 "cos_unit_rel": cos_unit[i] - cos_unit.max(),
                 "cos_prev": cos_prev[i],
+                "cos_next": cos_next[i],
                 "cos_passage": c.passage_cosine,
                 "cov_unit": cov_unit[i],
                 "cov_unit_rel": cov_unit[i] - cov_unit.max(),
                 "cov_context": coverage(query.weights, query.split, context),
+                "cov_window": cov_window[i],
+                "cov_window_rel": cov_window[i] - cov_window.max(),
                 "cov_focus": coverage(query.focus_weights, query.split, context),
+                "cov_addressee": (
+                    coverage(query.addressee_weights, query.split, c.passage.titled_text)
+                    if query.addressee_weights
+                    else 0.0
+                ),
+                "prev_leadin": float(bool(c.previous) and c.previous.rstrip(' *”"').endswith((":", "?"))),
+                "kind_held_window": float(held) * cov_window[i],
                 "rank_log": math.log1p(c.rank),
                 "lexical_hit": float(c.lexical_rank is not None),
                 "kind_held": float(held),
@@ -216,12 +271,29 @@ class AnswerScorer:
         ]
         return sorted(scored, key=lambda s: (-s.probability, s.candidate.rank, s.candidate.position))
 
-    def score_written(self, query: Query, sentence: str, passage: Chunk, found: Sequence[Candidate]) -> float:
+    def score_written(
+        self, query: Query, sentence: str, passage: Chunk, found: Sequence[Candidate], unit: str | None = None
+    ) -> float:
         """The probability that a sentence the LLM wrote, supported by passage, answers the question: scored
-        as if it were one more unit of that passage, beside the other candidates (the relative features)."""
-        rank = next((c.rank for c in found if c.passage.chunk_id == passage.chunk_id), len(found))
-        cosine = next((c.passage_cosine for c in found if c.passage.chunk_id == passage.chunk_id), 0.0)
-        c = Candidate(sentence, "sentence", passage, rank, 0.5, "", cosine, 1)
+        as if it stood in the place of the unit that binds its facts (its neighbours, its passage's rank),
+        beside the other candidates (the relative features)."""
+        place = next((c for c in found if unit and c.text in unit), None) or next(
+            (c for c in found if c.passage.chunk_id == passage.chunk_id), None
+        )
+        if place is None:
+            c = Candidate(sentence, "sentence", passage, len(found), 0.5, "", "", 0.0, None)
+        else:
+            c = Candidate(
+                sentence,
+                "sentence",
+                passage,
+                place.rank,
+                place.position,
+                place.previous,
+                place.following,
+                place.passage_cosine,
+                place.lexical_rank,
+            )
         return float(self.model.predict(self.features(query, [c, *found])[:1])[0])
 
 
@@ -253,7 +325,8 @@ def lexical_model() -> LogisticModel:
     the fake embedder, whose cosines mean nothing. It follows weighted topic coverage and the asked kind of
     fact; the fitted model (rag/params/answer_scorer.json) serves everywhere else."""
     weights = {
-        "cov_context": 5.0,
+        "cov_context": 4.0,
+        "cov_window": 1.0,
         "cov_unit": 3.0,
         "cov_focus": 1.0,
         "kind_held": 2.0,

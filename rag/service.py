@@ -28,7 +28,7 @@ from rag.logistic import LogisticModel
 from rag.prompting import detect_language, render_prompt, say
 from rag.retrieval import HybridRetriever, RetrievalSettings
 from rag.scorer import PARAMS as SCORER_PARAMS
-from rag.scorer import AnswerScorer, Query, Scored, candidates, fitted_for, lexical_model
+from rag.scorer import AnswerScorer, Query, Scored, candidates, fitted_for, lexical_model, make_query
 from rag.stages.compose import Shown, citation_order, compose, marked, notes, refusal_text
 from rag.stages.context import ContextSettings, ContextStage
 from rag.stages.evidence import Decision, DecisionSettings, Option, decide
@@ -107,6 +107,8 @@ class AssistantService:
         translating never evicts the answer prompt's cached prefix. An injected generator serves both."""
         if self._aux_generator is None:
             self._aux_generator = self._generator_given or make_generator(self.settings)
+            if self._aux_generator is not self._generator_given and hasattr(self._aux_generator, "role"):
+                self._aux_generator.role = "aux"
         return self._aux_generator
 
     @property
@@ -220,7 +222,7 @@ class AssistantService:
             yield from self._refuse(prep, [], prep.refused_by_guard, 0.0, timings, t_start)
             return
 
-        retrieval = self.retriever.search(prep.retrieval_query, gate_query=prep.gate_query)
+        retrieval = self.retriever.search(prep.retrieval_query, gate_query=prep.gate_query or prep.standalone)
         timings.update(self.retriever.timings_ms)
         timings["retrieval"] = sum(self.retriever.timings_ms.values())
         t_score = time.perf_counter()
@@ -250,7 +252,7 @@ class AssistantService:
             )
             return
 
-        previous = prep.retrieval_query[: -len(prep.focus)].strip() if prep.follow_up else ""
+        previous = prep.standalone[: -len(prep.focus)].strip() if prep.follow_up else ""
         question_sv = prep.focus if prep.language != "sv" else prep.question
         mode = self.settings.answer_mode
         context = ContextStage(self.scorer, ContextSettings(max_passages=self.settings.context_k)).run(
@@ -368,20 +370,10 @@ class AssistantService:
 
     # --- steps ----------------------------------------------------------------------------------------------
     def _query(self, prep: Prepared, retrieval: Retrieval) -> Query:
-        r = self.retriever
-        vector = (
-            retrieval.query_vector
-            if retrieval.query_vector is not None
-            else self.embedder.embed_query(prep.retrieval_query)
-        )
-        return Query(
-            prep.retrieval_query,
-            prep.focus,
-            vector,
-            r.term_weights(prep.retrieval_query),
-            r.term_weights(prep.focus),
-            r.lexical.split_compound,
-        )
+        vector = retrieval.query_vector
+        if vector is None:
+            vector = self.embedder.embed_query(prep.retrieval_query)
+        return make_query(self.retriever, prep.standalone, prep.focus, vector, addressed=prep.addressed)
 
     def _refuse(
         self,

@@ -151,7 +151,10 @@ class Translator:
         self.meaning_min = meaning_min
 
     def _run(self, request: str) -> str:
-        messages: list[Message] = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": request}]
+        messages: list[Message] = [
+            {"role": "system", "content": SYSTEM},
+            {"role": "user", "content": request},
+        ]
         return "".join(self.generator.stream(messages, max_tokens=self.max_tokens)).strip().strip('"”“')
 
     def to_swedish(self, question: str) -> tuple[str, str]:
@@ -189,7 +192,9 @@ class Translator:
         meaning_min: a translation that invented an entity or took another day's hours).
 
         names: words the documents write as proper names, so a sentence-initial name is checked too."""
-        request = _FROM_SWEDISH.format(language=LANGUAGE_NAMES.get(language, (language, language))[1], text=sentence)
+        request = _FROM_SWEDISH.format(
+            language=LANGUAGE_NAMES.get(language, (language, language))[1], text=sentence
+        )
         facts_sv = extract_facts(sentence)
         # The first word of a sentence is not taken as a name by extract_facts, but a capitalised word
         # the source passage also writes as a name ('Helsingborg') must survive ('Helsinki' must not).

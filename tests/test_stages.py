@@ -35,7 +35,10 @@ def no_translator() -> Translator:
 
 def test_a_short_follow_up_keeps_the_subject_of_the_question_before_it() -> None:
     guard = GuardStage(1000, no_translator)
-    history = [Turn("user", "Hur länge har kontaktcenter öppet på torsdag?"), Turn("assistant", "Till 18.00.")]
+    history = [
+        Turn("user", "Hur länge har kontaktcenter öppet på torsdag?"),
+        Turn("assistant", "Till 18.00."),
+    ]
     prep = guard.run("Och på fredag då?", history)
     assert prep.follow_up and prep.focus == "Och på fredag då?"
     assert prep.retrieval_query.startswith("Hur länge har kontaktcenter öppet på torsdag? Och på fredag då?")
@@ -98,7 +101,9 @@ def test_the_scorer_prefers_the_unit_with_the_asked_kind_of_fact_and_topic(score
 
 def test_a_follow_ups_own_words_decide_between_units_the_joined_question_ties(scorer: AnswerScorer) -> None:
     hits = [Hit(chunk(HOURS, "Kontakt"), 1.0)]
-    q = query_for("När har kontaktcenter öppet på torsdag? Och på fredag då?", hits, focus="Och på fredag då?")
+    q = query_for(
+        "När har kontaktcenter öppet på torsdag? Och på fredag då?", hits, focus="Och på fredag då?"
+    )
     assert scorer.score(q, candidates(hits))[0].candidate.text == "Fredag: 08.00 — 17.00"
 
 
@@ -119,9 +124,17 @@ def test_the_context_holds_the_best_units_with_the_unit_before_each(scorer: Answ
     context = stage.run(scored, hits, q)
     prompt = context.messages[-1]["content"]
     assert "Torsdag: 08.00 — 18.00" in prompt and "Måndag–onsdag" in prompt  # the unit before it
-    assert "Nattcaféet" not in prompt and context.passages == [hits[1].chunk] and context.spare == [hits[0].chunk]
+    assert (
+        "Nattcaféet" not in prompt
+        and context.passages == [hits[1].chunk]
+        and context.spare == [hits[0].chunk]
+    )
     chooser = stage.run(scored, hits, q, mode="choose")
-    assert chooser.options and "1. " in chooser.messages[-1]["content"] and "eller 0" in chooser.messages[-1]["content"]
+    assert (
+        chooser.options
+        and "1. " in chooser.messages[-1]["content"]
+        and "eller 0" in chooser.messages[-1]["content"]
+    )
 
 
 def test_the_gate_refuses_when_the_documents_hold_no_number_of_what_is_asked() -> None:
@@ -157,8 +170,12 @@ def test_the_best_unit_is_quoted_when_no_written_sentence_answers() -> None:
 
 def test_the_best_unit_is_quoted_beside_an_answer_only_when_clearly_better_and_new() -> None:
     written = [Option("Sip är ett sätt att samverka.", 0.5, True)]
-    assert decide(written, Option("Sip är en samordnad individuell plan för dig.", 0.9, False), SETTINGS).quote
-    assert decide(written, Option("Sip är en plan.", 0.7, False), SETTINGS).quote is None  # not clearly better
+    assert decide(
+        written, Option("Sip är en samordnad individuell plan för dig.", 0.9, False), SETTINGS
+    ).quote
+    assert (
+        decide(written, Option("Sip är en plan.", 0.7, False), SETTINGS).quote is None
+    )  # not clearly better
     same = [Option("Ring 042-10 50 00.", 0.6, True)]
     assert decide(same, Option("Ring 042-10 50 00.", 0.95, False), SETTINGS).quote is None  # already said
 
@@ -220,7 +237,10 @@ def test_a_translation_that_means_something_else_is_not_shown() -> None:
         True,
     )
     wrong = ScriptedGenerator("The night café is open until 18.00 on Fridays.")
-    assert Translator(wrong, meaning=lambda a, b: 0.8, meaning_min=0.9).checked(sentence, "en") == (sentence, False)
+    assert Translator(wrong, meaning=lambda a, b: 0.8, meaning_min=0.9).checked(sentence, "en") == (
+        sentence,
+        False,
+    )
 
 
 def test_an_untranslated_sentence_comes_with_a_note(fake_index: Settings) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,8 +25,12 @@ class LlamaCppGenerator(Generator):
         self.n_ctx = n_ctx
         self.threads = threads
         self.name = f"llama-cpp:{self.model_path.name}"
+        self.role = "answer"  # or "aux" (translations): named in the statistics below
         self._llm: Any = None
         self._lock = threading.Lock()  # one llama.cpp context serves one request at a time
+        # per call: prompt tokens, those read anew (the rest came from the cached prefix), tokens generated
+        self.history: deque[dict[str, Any]] = deque(maxlen=1000)
+        self.last_stats: dict[str, Any] | None = None
 
     def _load(self) -> Any:
         if self._llm is None:
@@ -69,15 +74,37 @@ class LlamaCppGenerator(Generator):
         grammar = LlamaGrammar.from_string(f"root ::= [0-{options}]", verbose=False)
         with self._lock:
             llm = self._load()
+            before = self._perf(llm)
             out = llm.create_chat_completion(
                 messages=list(messages), max_tokens=2, temperature=0.0, top_k=1, grammar=grammar
             )
+            self._record(llm, before, 1)
         text = str(out["choices"][0]["message"].get("content") or "0").strip()
         return int(text[0]) if text[:1].isdigit() and int(text[0]) <= options else 0
+
+    def _perf(self, llm: Any) -> tuple[int, int]:
+        import llama_cpp
+
+        data = llama_cpp.llama_perf_context(llm._ctx.ctx)
+        return int(data.n_p_eval), int(data.n_eval)
+
+    def _record(self, llm: Any, before: tuple[int, int], generated: int) -> None:
+        p_eval, n_eval = self._perf(llm)
+        evaluated = p_eval - before[0] + max(0, n_eval - before[1] - generated)
+        prompt = max(int(llm.n_tokens) - generated, evaluated)
+        self.last_stats = {
+            "role": self.role,
+            "prompt": prompt,
+            "evaluated": evaluated,
+            "generated": generated,
+        }
+        self.history.append(self.last_stats)
 
     def stream(self, messages: list[Message], *, max_tokens: int) -> Iterator[str]:
         with self._lock:
             llm = self._load()
+            before = self._perf(llm)
+            generated = 0
             for part in llm.create_chat_completion(
                 messages=list(messages),
                 max_tokens=max_tokens,
@@ -88,4 +115,6 @@ class LlamaCppGenerator(Generator):
             ):
                 delta = part["choices"][0].get("delta", {}).get("content")
                 if delta:
+                    generated += 1
                     yield delta
+            self._record(llm, before, generated)

@@ -33,13 +33,19 @@ ADDRESSEE_SV = "Helsingborgs stad kontaktcenter"
 @dataclass(frozen=True)
 class Prepared:
     question: str  # as the resident wrote it, personal data redacted, cut to the length limit
-    retrieval_query: str  # standalone and in Swedish: what retrieval and the LLM work on
+    retrieval_query: str  # standalone and in Swedish, with the addressee named: what retrieval searches for
     focus: str  # the resident's own words of this turn, in Swedish (a follow-up without what it follows)
     gate_query: str | None  # what the relevance gate trusts when it is not retrieval_query
     language: str
     notices: list[str]
     guard: GuardVerdict
     follow_up: bool = False
+    addressed: bool = False  # "ni"/"er"/"you": the resident addresses the city and its kontaktcenter
+    standalone: str = ""  # retrieval_query without the named addressee: what the scorer and the LLM read
+
+    def __post_init__(self) -> None:
+        if not self.standalone:
+            object.__setattr__(self, "standalone", self.retrieval_query)
 
     @property
     def refused_by_guard(self) -> str | None:
@@ -89,10 +95,12 @@ class GuardStage:
                     translator.to_swedish(previous)[0] if detect_language(previous) != "sv" else previous
                 )
             log.info("in Swedish: %s (gate: %s)", focus[:300], gate[:200])
-        query = f"{previous} {focus}" if previous else focus
-        if _SECOND_PERSON.search(topic) or (previous and _SECOND_PERSON.search(previous)):
-            query = f"{query} ({ADDRESSEE_SV})"
-        return Prepared(q, query, focus, gate, language, notices, guard, follow_up=bool(previous))
+        standalone = f"{previous} {focus}" if previous else focus
+        addressed = bool(_SECOND_PERSON.search(topic) or (previous and _SECOND_PERSON.search(previous)))
+        query = f"{standalone} ({ADDRESSEE_SV})" if addressed else standalone
+        return Prepared(
+            q, query, focus, gate, language, notices, guard, bool(previous), addressed, standalone
+        )
 
 
 def previous_question(question: str, history: Sequence[Turn]) -> str:
