@@ -40,7 +40,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     print(
         f"Documents: {len(report.added)} added, {len(report.changed)} changed, {len(report.removed)} removed, "
         f"{len(report.unchanged)} unchanged; embedded {report.chunks_embedded} of {report.chunks_total} chunks "
-        f"in {report.seconds:.1f} s"
+        f"and {report.units_embedded} new units (sentences, list items …) in {report.seconds:.1f} s"
     )
     for name, reason in sorted(report.skipped.items()):
         print(f"  skipped {name}: {reason}")

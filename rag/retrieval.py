@@ -75,6 +75,7 @@ class HybridRetriever:
         self.embedder = embedder
         self.settings = settings or RetrievalSettings()
         self.timings_ms: dict[str, float] = {}
+        self._present: dict[str, frozenset[str]] = {}
 
     @property
     def lexical(self) -> BM25Index:
@@ -119,6 +120,10 @@ class HybridRetriever:
             )
         confidence, reason = self.relevance(gate_query or query, hits, [sc for _, sc in dense])
         signals = self.signals(gate_query or query, hits, [sc for _, sc in dense])
+        # The whole query's coverage too, where the gate trusts only part of it: "Vart ligger ni?" is about
+        # the city's kontaktcenter, which only the query (with the addressee) names.
+        whole = self.signals(query, hits, []) if gate_query and gate_query != query else signals
+        signals["coverage_whole"] = max(signals["coverage_best"], whole["coverage_best"])
         t4 = time.perf_counter()
         self.timings_ms = {
             "embed_query": (t1 - t0) * 1000,
@@ -173,9 +178,21 @@ class HybridRetriever:
         total = sum(w for w, _ in weights.values())
         if total <= 0:
             return 0.0
-        tokens = lexical_tokens(text)
-        present = set(tokens) | {p for t in tokens for p in self.lexical.split_compound(t)}
+        present = self.present_terms(text)
         return sum(w for w, exp in weights.values() if exp & present) / total
+
+    def present_terms(self, text: str) -> frozenset[str]:
+        """The lexical terms of a text with the parts of its compounds: what a query term can meet there.
+        Cached per text (the same passages and units come back question after question)."""
+        cache = self._present
+        found = cache.get(text)
+        if found is None:
+            tokens = lexical_tokens(text)
+            found = frozenset(tokens) | {p for t in tokens for p in self.lexical.split_compound(t)}
+            if len(cache) > 200_000:
+                cache.clear()
+            cache[text] = found
+        return found
 
     def signals(self, query: str, hits: list[Hit], dense_scores: list[float]) -> dict[str, float]:
         """What retrieval measured about the question as a whole, for the fitted relevance gate
@@ -187,11 +204,11 @@ class HybridRetriever:
         present: set[str] = set()
         covers = []
         for h in hits:
-            tokens = lexical_tokens(h.chunk.titled_text)
-            terms = set(tokens) | {p for t in tokens for p in self.lexical.split_compound(t)}
+            terms = self.present_terms(h.chunk.titled_text)
             present |= terms
             covers.append(sum(w for w, exp in weights.values() if exp & terms) / total)
         uncovered = max((w for w, exp in weights.values() if not exp & present), default=0.0) / total
+        absent = sum(w for w, exp in weights.values() if not exp) / total  # terms the whole index lacks
         margin = 0.0
         if len(dense_scores) >= 4:
             arr = np.asarray(dense_scores, dtype=np.float32)
@@ -205,12 +222,18 @@ class HybridRetriever:
             "dense_margin": margin,
             "count_missing": float(states_count(query, [h.chunk for h in hits]) is False),
             "terms_log": math.log1p(len(weights)),
+            "absent": absent,
         }
 
     def relevance(self, query: str, hits: list[Hit], dense_scores: list[float]) -> tuple[float, str]:
         if not hits:
             return 0.0, "no passages"
-        coverage = max(self.coverage(query, h.chunk.titled_text) for h in hits)
+        weights = self.term_weights(query)
+        total = sum(w for w, _ in weights.values()) or 1.0
+        coverage = max(
+            sum(w for w, exp in weights.values() if exp & self.present_terms(h.chunk.titled_text)) / total
+            for h in hits
+        )
         margin = 0.0
         if len(dense_scores) >= 4:
             arr = np.asarray(dense_scores, dtype=np.float32)

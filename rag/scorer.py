@@ -17,7 +17,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
@@ -25,7 +25,7 @@ from rag.embedders.cache import VectorCache
 from rag.errors import ConfigError
 from rag.evidence import asks_yes_or_no, expected_kind, holds_kind
 from rag.logistic import LogisticModel
-from rag.text import content_terms, extract_facts, lexical_tokens
+from rag.text import content_terms, extract_facts
 from rag.types import Chunk, Hit
 from rag.units import UnitKind, source_units
 
@@ -35,7 +35,7 @@ PARAMS = Path(__file__).resolve().parent / "params" / "answer_scorer.json"
 
 # term -> (weight, the index terms that count as it present); see HybridRetriever.term_weights
 TermWeights = dict[str, tuple[float, frozenset[str]]]
-Splitter = Callable[[str], Sequence[str]]
+Present = Callable[[str], frozenset[str]]  # a text's lexical terms with its compounds' parts
 
 FEATURES: tuple[str, ...] = (
     "cos_unit",
@@ -82,7 +82,7 @@ class Query:
     vector: np.ndarray  # the embedder's query vector of text
     weights: TermWeights  # topic terms of text with their weights
     focus_weights: TermWeights
-    split: Splitter  # the lexical index's compound splitter
+    present: Present  # HybridRetriever.present_terms
     addressee_weights: TermWeights | None = None  # "ni"/"you": the city and its kontaktcenter, when addressed
 
 
@@ -91,8 +91,7 @@ class Lexicon(Protocol):
 
     def term_weights(self, query: str) -> TermWeights: ...
 
-    @property
-    def lexical(self) -> Any: ...
+    def present_terms(self, text: str) -> frozenset[str]: ...
 
 
 def make_query(
@@ -109,7 +108,7 @@ def make_query(
         vector,
         lexicon.term_weights(standalone),
         lexicon.term_weights(focus),
-        lexicon.lexical.split_compound,
+        lexicon.present_terms,
         lexicon.term_weights(ADDRESSEE_SV) if addressed else None,
     )
 
@@ -134,14 +133,13 @@ class Scored:
     features: dict[str, float]
 
 
-def coverage(weights: TermWeights, split: Splitter, text: str) -> float:
+def coverage(weights: TermWeights, present: Present, text: str) -> float:
     """Weighted share of the question's topic terms present in text (compound parts count)."""
     total = sum(w for w, _ in weights.values())
     if total <= 0:
         return 0.0
-    tokens = lexical_tokens(text)
-    present = set(tokens) | {p for t in tokens for p in split(t)}
-    return sum(w for w, exp in weights.values() if exp & present) / total
+    terms = present(text)
+    return sum(w for w, exp in weights.values() if exp & terms) / total
 
 
 def candidates(hits: Sequence[Hit]) -> list[Candidate]:
@@ -205,9 +203,9 @@ class AnswerScorer:
         cos_unit = np.array([float(vecs[row_of[t]] @ query.vector) for t in texts])
         cos_prev = np.array([float(vecs[row_of[t]] @ query.vector) for t in prev])
         cos_next = np.array([float(vecs[row_of[t]] @ query.vector) for t in nxt])
-        cov_unit = np.array([coverage(query.weights, query.split, t) for t in texts])
+        cov_unit = np.array([coverage(query.weights, query.present, t) for t in texts])
         cov_window = np.array(
-            [coverage(query.weights, query.split, f"{c.previous}\n{c.text}\n{c.following}") for c in found]
+            [coverage(query.weights, query.present, f"{c.previous}\n{c.text}\n{c.following}") for c in found]
         )
         kind = expected_kind(query.focus) or expected_kind(query.text)
         yes_no = float(asks_yes_or_no(query.focus))
@@ -226,12 +224,12 @@ class AnswerScorer:
                 "cos_passage": c.passage_cosine,
                 "cov_unit": cov_unit[i],
                 "cov_unit_rel": cov_unit[i] - cov_unit.max(),
-                "cov_context": coverage(query.weights, query.split, context),
+                "cov_context": coverage(query.weights, query.present, context),
                 "cov_window": cov_window[i],
                 "cov_window_rel": cov_window[i] - cov_window.max(),
-                "cov_focus": coverage(query.focus_weights, query.split, context),
+                "cov_focus": coverage(query.focus_weights, query.present, context),
                 "cov_addressee": (
-                    coverage(query.addressee_weights, query.split, c.passage.titled_text)
+                    coverage(query.addressee_weights, query.present, c.passage.titled_text)
                     if query.addressee_weights
                     else 0.0
                 ),

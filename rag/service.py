@@ -280,7 +280,17 @@ class AssistantService:
                 p = self.scorer.score_written(
                     query, check.text, state.passages[idx], [s.candidate for s in scored]
                 )
-                state.kept[-1] = (replace(check, probability=round(p, 4)), idx)
+                unit_p = next(
+                    (x.probability for x in scored if check.unit and x.candidate.text in check.unit), None
+                )
+                state.kept[-1] = (
+                    replace(
+                        check,
+                        probability=round(p, 4),
+                        unit_probability=None if unit_p is None else round(unit_p, 4),
+                    ),
+                    idx,
+                )
                 state.checks[-1] = state.kept[-1][0]
                 written.append(Option(check.text, p, True, len(state.kept) - 1))
                 if prep.language == "sv" and max(w.probability for w in written) >= self.decision.answer:

@@ -120,6 +120,7 @@ class SentenceCheck:
     )
     bound: list[str] = field(default_factory=list)  # the sentence's facts and words found in that unit
     probability: float | None = None  # that it answers the question (the answer-sentence scorer), if kept
+    unit_probability: float | None = None  # the scorer's probability for the source unit binding it
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -80,13 +80,14 @@ def query_for(text: str, hits: list[Hit], focus: str | None = None) -> Query:
     data = IndexData(None, [h.chunk for h in hits], np.zeros((len(hits), 1)), None, lexical, Path())  # type: ignore[arg-type]
     retriever = HybridRetriever.__new__(HybridRetriever)
     retriever.data = data
+    retriever._present = {}
     return Query(
         text,
         focus or text,
         HashEmbedder().embed_query(text),
         retriever.term_weights(text),
         retriever.term_weights(focus or text),
-        lexical.split_compound,
+        retriever.present_terms,
     )
 
 
@@ -139,7 +140,7 @@ def test_the_context_holds_the_best_units_with_the_unit_before_each(scorer: Answ
 
 def test_the_gate_refuses_when_the_documents_hold_no_number_of_what_is_asked() -> None:
     gate = GateStage(lexical_gate_model())
-    base = {"coverage_best": 1.0, "coverage_top": 1.0, "terms_log": 1.0}
+    base = {"coverage_best": 1.0, "coverage_whole": 1.0, "coverage_top": 1.0, "terms_log": 1.0}
     ok = Retrieval("q", [Hit(chunk("x"), 1.0)], True, 1.0, "", signals=base)
     assert gate.run(ok, []).relevant
     counted = Retrieval("q", [Hit(chunk("x"), 1.0)], True, 1.0, "", signals={**base, "count_missing": 1.0})

@@ -17,10 +17,13 @@ from rag.units import source_units
 
 @dataclass(frozen=True)
 class ContextSettings:
-    max_units: int = 3  # units the LLM reads (each with the one before it)
+    # Measured on tune (the key facts in the prompt): the best 3 units with their neighbours held them for
+    # 83 % of answerable questions, the best 5 for 89 %, the first 3 whole passages for 91 % at 1.4 times
+    # the characters; the best 7 for 93 % at 1.35 times those of 5.
+    max_units: int = 5  # units the LLM reads, each with the unit before and after it
     max_passages: int = 3
-    max_chars: int = 700  # of unit text in the prompt, titles not counted
-    min_share: float = 0.25  # a unit scoring below this share of the best one's probability is left out
+    max_chars: int = 1000  # of unit text in the prompt, titles not counted
+    min_share: float = 0.0  # a unit scoring below this share of the best one's probability is left out
     choices: int = 5  # options the LLM chooses among in the "choose" answer mode
 
     def __post_init__(self) -> None:
@@ -72,7 +75,7 @@ class ContextStage:
             if chosen and chars + len(sc.candidate.text) > s.max_chars:
                 continue
             chosen.append(sc)
-            chars += len(sc.candidate.text) + len(sc.candidate.previous)
+            chars += len(sc.candidate.text) + len(sc.candidate.previous) + len(sc.candidate.following)
         passages: list[Chunk] = []
         for sc in chosen:
             if sc.candidate.passage not in passages:
@@ -96,14 +99,12 @@ class ContextStage:
 
 
 def _excerpt(passage: Chunk, chosen: Sequence[str]) -> str:
-    """The chosen units of a passage in their order, each with the unit before it; gaps marked "…"."""
+    """The chosen units of a passage in their order, each with the units before and after it; gaps "…"."""
     units = source_units(passage.text, passage.title)
     keep: set[int] = set()
     for i, u in enumerate(units):
         if u.text in chosen:
-            keep.add(i)
-            if i > 0:
-                keep.add(i - 1)
+            keep.update(j for j in (i - 1, i, i + 1) if 0 <= j < len(units))
     parts: list[str] = []
     last = -2
     for i in sorted(keep):

@@ -72,7 +72,7 @@ class Decision:
 def decide(written: Sequence[Option], best: Option | None, settings: DecisionSettings) -> Decision:
     """What to show, from the verified written sentences and the best-scored unit."""
     top_written = max((w.probability for w in written), default=0.0)
-    answers = top_written >= settings.answer
+    answers = bool(written) and top_written >= settings.answer
     quotable = best is not None and best.probability >= settings.quote and not _already_said(best, written)
     if answers:
         if quotable and best is not None and best.probability - top_written >= settings.margin:

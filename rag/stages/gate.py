@@ -33,7 +33,9 @@ GATE_FEATURES: tuple[str, ...] = (
     "best_kind_missing",
     "coverage_best",
     "coverage_top",
+    "coverage_whole",
     "uncovered",
+    "absent",
     "dense_top",
     "dense_margin",
     "count_missing",
@@ -95,7 +97,7 @@ class GateStage:
 
 def lexical_gate_model() -> LogisticModel:
     """A hand-set gate over word coverage, for the tests on the fake embedder (see rag.scorer.lexical_model)."""
-    weights = {"coverage_best": 9.0, "uncovered": -6.0, "count_missing": -12.0, "p_best": 2.0}
+    weights = {"coverage_whole": 9.0, "uncovered": -6.0, "count_missing": -12.0, "p_best": 2.0}
     n = len(GATE_FEATURES)
     return LogisticModel(
         GATE_FEATURES,
