@@ -48,11 +48,6 @@ border-radius:8px;padding:.45rem .7rem;margin:.5rem 0;background:var(--backgroun
 :focus-visible{outline:3px solid #0b5cad!important;outline-offset:2px}
 @media (max-width: 640px){#samtal{height:60vh!important} .gradio-container{padding:4px!important}}
 """
-HEAD = (
-    '<meta name="description" content="Ställ frågor till Helsingborgs stad och få svar med källor.">'
-    "<script>document.documentElement.lang = 'sv';</script>"
-)
-JS = "() => { document.documentElement.lang = 'sv'; }"
 
 
 def _new_state() -> dict[str, Any]:
@@ -79,7 +74,9 @@ def build_chat(assistant: WebAssistant) -> gr.Blocks:
         if not question:
             yield messages, "", state, hide, _status("Skriv en fråga först."), gr.update()
             return
-        messages += [{"role": "user", "content": question}, {"role": "assistant", "content": "…"}]
+        # the resident's own words are shown as they were typed: as text, never as Markdown or HTML
+        shown = md_escape(question, as_typed=True)
+        messages += [{"role": "user", "content": shown}, {"role": "assistant", "content": "…"}]
         yield messages, "", state, hide, _status("Assistenten letar i stadens dokument…"), gr.update(value="")
         history = [Turn(role=r, content=c) for r, c in state["turns"][-MAX_TURNS:]]
         try:
@@ -162,6 +159,8 @@ def build_chat(assistant: WebAssistant) -> gr.Blocks:
                     buttons=["copy"],
                     autoscroll=True,
                     placeholder="Här visas svaren. Välj en exempelfråga eller skriv en egen nedan.",
+                    latex_delimiters=[],  # no maths: a "$" in a message is a dollar sign
+                    sanitize_html=True,
                 )
                 status = gr.HTML(_status_html(""), elem_id="status")
                 with gr.Row(equal_height=True):

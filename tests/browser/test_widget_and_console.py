@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import STAFF_PASSWORD
+from tests.browser.conftest import ADMIN, STAFF_PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -38,11 +38,13 @@ def ask(page: Any, question: str) -> Any:
     return answer
 
 
-def sign_in(page: Any, base: str) -> None:
+def sign_in(page: Any, base: str, name: str = ADMIN) -> None:
     page.goto(base + "/personal/")
+    page.get_by_label("Användarnamn").fill(name)
     page.get_by_label("Lösenord").fill(STAFF_PASSWORD)
     page.get_by_role("button", name="Logga in").click()
     page.get_by_role("heading", name="Personalkonsol").wait_for()
+    expect(page.locator("#inloggad")).to_contain_text(name)
 
 
 def test_widget_streams_a_cited_answer_with_source_cards(
@@ -141,9 +143,10 @@ def test_console_refuses_without_sign_in(page: Any, live_server: str) -> None:
     assert page.url.endswith("/personal/logga-in")
     expect(page.get_by_role("heading", name="Personalkonsol – logga in")).to_be_visible()
     assert page.locator("#konsol-stycken").count() == 0
+    page.get_by_label("Användarnamn").fill(ADMIN)
     page.get_by_label("Lösenord").fill("fel-lösenord-123")
     page.get_by_role("button", name="Logga in").click()
-    expect(page.get_by_role("alert").get_by_text("Fel lösenord")).to_be_visible()
+    expect(page.get_by_role("alert").get_by_text("Fel användarnamn eller lösenord")).to_be_visible()
     assert page.url.endswith("/personal/logga-in")
     response = page.context.request.get(live_server + "/personal/config")
     assert response.status == 401
