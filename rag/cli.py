@@ -116,7 +116,8 @@ def _web_db(args: argparse.Namespace) -> SqliteDatabase:
 
 def _staff(args: argparse.Namespace) -> StaffDirectory:
     from rag.web.config import WebSettings
-    from rag.web.staff import StaffDirectory, make_staff_repository
+    from rag.web.staff import StaffDirectory
+    from rag.web.staff_repository import make_staff_repository
 
     web = WebSettings.from_env()
     return StaffDirectory(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import sqlite3
 import time
 from pathlib import Path
 
@@ -84,11 +85,26 @@ def test_the_app_purges_by_itself_while_it_runs(service) -> None:  # type: ignor
 
 def test_a_failing_purge_does_not_end_the_timer(tmp_path: Path, service) -> None:  # type: ignore[no-untyped-def]
     store = WebStore(tmp_path / "web.sqlite3")
-    staff = staff_with_accounts(service.settings, {})
-    timer = RetentionTimer(store, staff, 0.01)
-    store.db.path = tmp_path / "no-such-dir" / "x" / "web.sqlite3"  # unopenable: each run fails
-    store.db._migrated = True
-    assert timer.run_once() is None and timer.runs == 0
+    failures = [2]
+    purge = store.purge_expired
+
+    def locked_twice(**kwargs):  # type: ignore[no-untyped-def]
+        if failures[0]:
+            failures[0] -= 1
+            raise sqlite3.OperationalError("database is locked")
+        return purge(**kwargs)
+
+    store.purge_expired = locked_twice  # type: ignore[method-assign]
+    timer = RetentionTimer(store, staff_with_accounts(service.settings, {}), 0.01)
+    timer.start()
+    try:
+        deadline = time.monotonic() + 10
+        while timer.runs == 0:
+            assert time.monotonic() < deadline, "the timer stopped after a failed purge"
+            time.sleep(0.01)
+    finally:
+        timer.stop()
+    assert failures == [0] and timer.runs >= 1
 
 
 def test_rag_logs_purge(service, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]

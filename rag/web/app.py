@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 
 import gradio as gr
 from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse
 
 from rag.config import Settings
 from rag.errors import RagError
@@ -20,10 +21,12 @@ from rag.web.console_actions import ConsoleActions
 from rag.web.database import DB_NAME, SqliteDatabase
 from rag.web.feedback import WebStore
 from rag.web.gate import GenerationQueue
+from rag.web.gradio_sv import I18N, SCRIPT_FILE, SCRIPT_ROUTE
 from rag.web.headers import SecurityHeaders
 from rag.web.maintenance import RetentionTimer
 from rag.web.runtime import WebAssistant
-from rag.web.staff import StaffDirectory, make_staff_repository
+from rag.web.staff import StaffDirectory
+from rag.web.staff_repository import make_staff_repository
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +93,12 @@ def create_app(
     )
     app.add_middleware(auth.StaffGuard, directory=staff)
 
+    @app.get(SCRIPT_ROUTE, include_in_schema=False)
+    def gradio_in_swedish() -> FileResponse:
+        return FileResponse(
+            SCRIPT_FILE, media_type="text/javascript", headers={"Cache-Control": "max-age=3600"}
+        )
+
     def gradio_user(request: Request) -> str | None:
         user = auth.session_user(staff, request)
         return user.name if user else None
@@ -102,6 +111,8 @@ def create_app(
         footer_links=[],
         run_history=False,
         css=console.CSS,
+        i18n=I18N,
+        theme=chat.THEME,
         show_error=False,
     )
     app = gr.mount_gradio_app(
@@ -111,6 +122,8 @@ def create_app(
         footer_links=[],
         run_history=False,
         css=chat.CSS,
+        i18n=I18N,
+        theme=chat.THEME,
         show_error=False,
     )
     app.add_middleware(SecurityHeaders, web=web)  # outermost: the guard's refusals get the headers too

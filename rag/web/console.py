@@ -386,12 +386,22 @@ def build_console(actions: ConsoleActions) -> gr.Blocks:
         return name, visible, visible, visible
 
     with gr.Blocks(title=TITLE) as demo:
-        gr.HTML(
-            "<header id='konsol-rubrik'><h1>Personalkonsol</h1><nav aria-label='Konsolens länkar'>"
-            f"<a href='/' target='_blank' rel='noopener'>Invånarchatten (öppnas i ny flik)</a> · "
-            f"<a href='{LOGOUT_PATH}'>Logga ut</a></nav></header>"
-        )
-        signed_in = gr.HTML("", elem_id="inloggad")
+        with gr.Row(elem_id="konsol-rubrik", equal_height=True):
+            gr.Markdown(
+                "<h1>Personalkonsol</h1><p><a href='/'>Invånarchatten</a> (öppnas i en ny flik)</p>",
+                elem_id="konsol-rubrik-text",
+            )
+            gr.Button(
+                "Logga ut",
+                link=LOGOUT_PATH,
+                link_target="_self",
+                variant="secondary",
+                size="sm",
+                scale=0,
+                min_width=110,
+                elem_id="logga-ut",
+            )
+        signed_in = gr.Markdown("", elem_id="inloggad")
         with gr.Tabs():
             with gr.Tab("Fråga och förklara", id="forklara"):
                 gr.Markdown(
@@ -426,6 +436,7 @@ def build_console(actions: ConsoleActions) -> gr.Blocks:
                     headers=["Steg", "ms"], label="Tider", interactive=False, elem_id="konsol-tider"
                 )
                 prompt = gr.Code(
+                    "(Ställ en fråga eller ange ett svar-id, så visas prompten här.)",
                     label="Exakt prompt till språkmodellen",
                     language=None,
                     interactive=False,
@@ -463,7 +474,7 @@ def build_console(actions: ConsoleActions) -> gr.Blocks:
                     search = gr.Textbox(label="Sök i fråga, svar och kommentar", elem_id="filter-sok")
                     since = gr.Textbox(label="Från datum (ÅÅÅÅ-MM-DD)", elem_id="filter-datum")
                 fb_btn = gr.Button("Visa återkoppling", elem_id="visa-aterkoppling")
-                fb_export = gr.HTML(export_link("Alla", False, "", ""), elem_id="exportera")
+                fb_export = gr.Markdown(export_link("Alla", False, "", ""), elem_id="exportera")
                 fb_table = gr.Dataframe(
                     headers=FEEDBACK_HEADERS,
                     label="Återkoppling",

@@ -15,7 +15,8 @@ from rag.generation.fake import Script, ScriptedGenerator
 from rag.ingest import Ingestor
 from rag.service import AssistantService
 from rag.web.database import SqliteDatabase, web_db_path
-from rag.web.staff import Passwords, Role, StaffDirectory, command_line_user, make_staff_repository
+from rag.web.staff import Passwords, Role, StaffDirectory, command_line_user
+from rag.web.staff_repository import make_staff_repository
 
 
 def fake_service(

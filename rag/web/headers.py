@@ -22,6 +22,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rag.web.config import WebSettings
+from rag.web.gradio_sv import SCRIPT_TAG
 from rag.web.render import DOC_ROUTE, PAGE_CSS
 
 CONSOLE_PREFIX = "/personal"
@@ -105,21 +106,13 @@ def policy_for(path: str, web: WebSettings, nonce: str) -> Policy:
     return Policy(gradio_csp(widget_ancestors, nonce), frame_options, nonce=True, gradio=True)
 
 
-# Gradio picks the language of its own strings ("Laddar", "Kopiera", error messages) from navigator.language, and
-# ships a complete Swedish translation. The pages are Swedish whatever the browser's language, so the page tells
-# Gradio Swedish before Gradio starts.
-SWEDISH_FIRST = (
-    b"<script>(()=>{const p=Navigator.prototype;"
-    b"Object.defineProperty(p,'language',{configurable:true,get:()=>'sv-SE'});"
-    b"Object.defineProperty(p,'languages',{configurable:true,get:()=>['sv-SE','sv']});})();</script>"
-)
 _HEAD_OPEN = re.compile(rb"<head[^>]*>", re.IGNORECASE)
 
 
 def prepare_page(html: bytes, nonce: str, *, gradio: bool) -> bytes:
     """Every <script> tag gets the nonce; a Gradio page is made Swedish (lang="sv" and Gradio's own strings)."""
     if gradio:
-        html = _HEAD_OPEN.sub(lambda m: m.group(0) + SWEDISH_FIRST, html, count=1)
+        html = _HEAD_OPEN.sub(lambda m: m.group(0) + SCRIPT_TAG, html, count=1)
         html = _HTML_LANG.sub(rb'<html\1 lang="sv"', html, count=1)
     return _SCRIPT_TAG.sub(b'<script nonce="' + nonce.encode() + b'"', html)
 

@@ -2,9 +2,8 @@
 
 Two layers:
 
-- :class:`StaffRepository` — the storage interface (accounts, sessions, sign-in failures, audit entries). The SQLite
-  implementation lives in the web database file beside feedback; a PostgreSQL one can be added beside it and chosen
-  by :func:`make_staff_repository` without touching callers.
+- :class:`rag.web.staff_repository.StaffRepository` — the storage interface (accounts, sessions, sign-in failures,
+  audit entries), SQLite today beside feedback; a PostgreSQL implementation joins in that module's factory.
 - :class:`StaffDirectory` — the rules: argon2 password hashes, who may do what (:data:`ROLE_PERMISSIONS`), sign-in
   with throttling, sessions, and one audit entry for every action. The console, the sign-in routes and the `rag staff`
   command line all go through it.
@@ -21,24 +20,25 @@ import hashlib
 import logging
 import re
 import secrets
-import sqlite3
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from rag.errors import RagError
 from rag.privacy import redact
-from rag.web.database import SqliteDatabase, iso, utc_now
+from rag.web.database import iso, utc_now
+from rag.web.staff_repository import (
+    AuditEntry,
+    Role,
+    StaffAccount,
+    StaffPurged,
+    StaffRepository,
+    StoredAccount,
+)
 
 log = logging.getLogger(__name__)
-
-
-class Role(StrEnum):
-    GRANSKARE = "granskare"
-    ADMIN = "admin"
 
 
 class Permission(StrEnum):
@@ -142,213 +142,6 @@ def command_line_user() -> StaffUser:
     except (KeyError, OSError):
         who = "okänd"
     return StaffUser(f"kommandoraden ({who})", Role.ADMIN)
-
-
-@dataclass(frozen=True)
-class StaffAccount:
-    name: str
-    role: Role
-    created: str
-    password_changed: str
-
-
-@dataclass(frozen=True)
-class StoredAccount:
-    account: StaffAccount
-    password_hash: str
-
-
-@dataclass(frozen=True)
-class AuditEntry:
-    created: str
-    actor: str
-    role: str
-    action: str
-    target: str = ""
-    detail: str = ""
-    outcome: str = OK
-    id: int = 0
-
-
-@dataclass(frozen=True)
-class StaffPurged:
-    sessions: int
-    sign_in_failures: int
-    audit_entries: int
-
-
-class StaffRepository(Protocol):
-    """Storage for staff accounts, sessions, sign-in failures and the audit trail. Times are UTC ISO strings."""
-
-    def create_account(self, account: StaffAccount, password_hash: str) -> bool:
-        """False when an account of that name exists."""
-        ...
-
-    def account(self, name: str) -> StoredAccount | None: ...
-
-    def accounts(self) -> list[StaffAccount]: ...
-
-    def set_password_hash(self, name: str, password_hash: str, changed: str) -> bool: ...
-
-    def set_role(self, name: str, role: Role) -> bool: ...
-
-    def delete_account(self, name: str) -> bool:
-        """Removes the account and its sessions."""
-        ...
-
-    def create_session(self, token_hash: str, name: str, created: str, expires: str) -> None: ...
-
-    def session_user(self, token_hash: str, now: str) -> StaffUser | None:
-        """The account of an unexpired session (its current role)."""
-        ...
-
-    def delete_session(self, token_hash: str) -> None: ...
-
-    def delete_sessions_of(self, name: str) -> int: ...
-
-    def add_sign_in_failure(self, client: str, at: str) -> None: ...
-
-    def sign_in_failures(self, client: str, since: str) -> int: ...
-
-    def clear_sign_in_failures(self, client: str) -> None: ...
-
-    def append_audit(self, entry: AuditEntry) -> None: ...
-
-    def audit_entries(self, *, actor: str = "", action: str = "", limit: int = 500) -> list[AuditEntry]: ...
-
-    def purge(self, *, now: str, failures_before: str, audit_before: str) -> StaffPurged: ...
-
-
-class SqliteStaffRepository:
-    """StaffRepository in the web SQLite file (tables from migration 2 in rag.web.database)."""
-
-    def __init__(self, db: SqliteDatabase) -> None:
-        self.db = db
-
-    def create_account(self, account: StaffAccount, password_hash: str) -> bool:
-        try:
-            self.db.run(
-                "INSERT INTO staff_accounts (name, role, password_hash, created, password_changed) "
-                "VALUES (?,?,?,?,?)",
-                (account.name, account.role.value, password_hash, account.created, account.password_changed),
-            )
-        except sqlite3.IntegrityError:
-            return False
-        return True
-
-    def account(self, name: str) -> StoredAccount | None:
-        rows = self.db.run("SELECT * FROM staff_accounts WHERE name = ?", (name,))
-        return StoredAccount(_account(rows[0]), rows[0]["password_hash"]) if rows else None
-
-    def accounts(self) -> list[StaffAccount]:
-        return [_account(r) for r in self.db.run("SELECT * FROM staff_accounts ORDER BY name")]
-
-    def set_password_hash(self, name: str, password_hash: str, changed: str) -> bool:
-        with self.db.transaction() as db:
-            cur = db.execute(
-                "UPDATE staff_accounts SET password_hash = ?, password_changed = ? WHERE name = ?",
-                (password_hash, changed, name),
-            )
-            return cur.rowcount == 1
-
-    def set_role(self, name: str, role: Role) -> bool:
-        with self.db.transaction() as db:
-            cur = db.execute("UPDATE staff_accounts SET role = ? WHERE name = ?", (role.value, name))
-            return cur.rowcount == 1
-
-    def delete_account(self, name: str) -> bool:
-        with self.db.transaction() as db:
-            db.execute("DELETE FROM staff_sessions WHERE name = ?", (name,))
-            return db.execute("DELETE FROM staff_accounts WHERE name = ?", (name,)).rowcount == 1
-
-    def create_session(self, token_hash: str, name: str, created: str, expires: str) -> None:
-        self.db.run(
-            "INSERT INTO staff_sessions (token_hash, name, created, expires) VALUES (?,?,?,?)",
-            (token_hash, name, created, expires),
-        )
-
-    def session_user(self, token_hash: str, now: str) -> StaffUser | None:
-        rows = self.db.run(
-            "SELECT a.name, a.role FROM staff_sessions s JOIN staff_accounts a ON a.name = s.name "
-            "WHERE s.token_hash = ? AND s.expires > ?",
-            (token_hash, now),
-        )
-        return StaffUser(rows[0]["name"], Role(rows[0]["role"])) if rows else None
-
-    def delete_session(self, token_hash: str) -> None:
-        self.db.run("DELETE FROM staff_sessions WHERE token_hash = ?", (token_hash,))
-
-    def delete_sessions_of(self, name: str) -> int:
-        with self.db.transaction() as db:
-            return db.execute("DELETE FROM staff_sessions WHERE name = ?", (name,)).rowcount
-
-    def add_sign_in_failure(self, client: str, at: str) -> None:
-        self.db.run("INSERT INTO sign_in_failures (client, at) VALUES (?, ?)", (client, at))
-
-    def sign_in_failures(self, client: str, since: str) -> int:
-        rows = self.db.run(
-            "SELECT count(*) AS n FROM sign_in_failures WHERE client = ? AND at > ?", (client, since)
-        )
-        return int(rows[0]["n"])
-
-    def clear_sign_in_failures(self, client: str) -> None:
-        self.db.run("DELETE FROM sign_in_failures WHERE client = ?", (client,))
-
-    def append_audit(self, entry: AuditEntry) -> None:
-        self.db.run(
-            "INSERT INTO audit_log (created, actor, role, action, target, detail, outcome) VALUES (?,?,?,?,?,?,?)",
-            (
-                entry.created,
-                entry.actor,
-                entry.role,
-                entry.action,
-                entry.target,
-                entry.detail,
-                entry.outcome,
-            ),
-        )
-
-    def audit_entries(self, *, actor: str = "", action: str = "", limit: int = 500) -> list[AuditEntry]:
-        where, params = [], []
-        if actor:
-            where.append("actor = ?")
-            params.append(actor)
-        if action:
-            where.append("action = ?")
-            params.append(action)
-        sql = "SELECT * FROM audit_log" + (" WHERE " + " AND ".join(where) if where else "")
-        rows = self.db.run(sql + " ORDER BY id DESC LIMIT ?", [*params, limit])
-        return [
-            AuditEntry(
-                id=r["id"],
-                created=r["created"],
-                actor=r["actor"],
-                role=r["role"],
-                action=r["action"],
-                target=r["target"],
-                detail=r["detail"],
-                outcome=r["outcome"],
-            )
-            for r in rows
-        ]
-
-    def purge(self, *, now: str, failures_before: str, audit_before: str) -> StaffPurged:
-        with self.db.transaction() as db:
-            sessions = db.execute("DELETE FROM staff_sessions WHERE expires <= ?", (now,)).rowcount
-            failures = db.execute("DELETE FROM sign_in_failures WHERE at <= ?", (failures_before,)).rowcount
-            audit = db.execute("DELETE FROM audit_log WHERE created < ?", (audit_before,)).rowcount
-        return StaffPurged(sessions=sessions, sign_in_failures=failures, audit_entries=audit)
-
-
-def _account(r: sqlite3.Row) -> StaffAccount:
-    return StaffAccount(
-        name=r["name"], role=Role(r["role"]), created=r["created"], password_changed=r["password_changed"]
-    )
-
-
-def make_staff_repository(db: SqliteDatabase) -> StaffRepository:
-    """The staff repository for the configured database (SQLite today; PostgreSQL joins here)."""
-    return SqliteStaffRepository(db)
 
 
 class Passwords:
@@ -508,7 +301,7 @@ class StaffDirectory:
     ) -> list[AuditEntry]:
         self.require(user, Permission.VIEW_AUDIT, AuditAction.VIEW_AUDIT)
         entries = self.repo.audit_entries(actor=normalise_name(actor), action=action, limit=limit)
-        self.audit(user, AuditAction.VIEW_AUDIT, detail=_filters(konto=actor, handling=action))
+        self.audit(user, AuditAction.VIEW_AUDIT, detail=describe_filters(konto=actor, handling=action))
         return entries
 
     # --- accounts -----------------------------------------------------------------------------------------
@@ -626,7 +419,8 @@ class StaffDirectory:
     def user_for_token(self, token: str | None) -> StaffUser | None:
         if not token:
             return None
-        return self.repo.session_user(_token_hash(token), iso(self.clock()))
+        account = self.repo.session_account(_token_hash(token), iso(self.clock()))
+        return StaffUser(account.name, account.role) if account else None
 
     def sign_out(self, token: str | None) -> None:
         user = self.user_for_token(token)
@@ -656,19 +450,6 @@ def _client_key(client: str) -> str:
     return hashlib.sha256(f"rag-sign-in:{client}".encode()).hexdigest()[:32]
 
 
-def _filters(**filters: Any) -> str:
-    return ", ".join(f"{k}={v}" for k, v in filters.items() if v not in (None, "", False))
-
-
 def describe_filters(**filters: Any) -> str:
-    """Console filters as one audit detail, e.g. 'betyg=-1, sök=parkering'."""
-    return _filters(**filters)
-
-
-def roles_table(roles: Iterable[Role] = tuple(Role)) -> list[tuple[str, str]]:
-    return [(r.value, ROLE_SV[r]) for r in roles]
-
-
-def staff_directory_for(path: Path | SqliteDatabase, **kwargs: Any) -> StaffDirectory:
-    db = path if isinstance(path, SqliteDatabase) else SqliteDatabase(Path(path))
-    return StaffDirectory(make_staff_repository(db), **kwargs)
+    """Filters as one audit detail, e.g. 'betyg=-1, sok=parkering' (the empty ones left out)."""
+    return ", ".join(f"{k}={v}" for k, v in filters.items() if v not in (None, "", False))

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from rag.generation.base import Message
 from rag.generation.fake import ScriptedGenerator
@@ -36,6 +37,8 @@ CHROMIUM_ARGS = [
 ADMIN, GRANSKARE = "anna.admin", "greta.granskare"
 STAFF_PASSWORD = "webbtest-lösenord-långt"
 ROOT = Path(__file__).resolve().parents[2]
+TIMEOUT_MS = 60_000  # a ceiling, not a wait: two shared cores under other work can take this long
+expect.set_options(timeout=TIMEOUT_MS)
 AXE = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
 
 
@@ -150,15 +153,19 @@ class ForeignSite:
         self.thread = threading.Thread(target=self.httpd.serve_forever, name="foreign-site", daemon=True)
         self.thread.start()
 
+    def serve(self, html: str) -> str:
+        """The address of a new page on this site with `html`."""
+        path = f"/sida-{len(self.pages)}.html"
+        self.pages[path] = html.encode()
+        return self.origin + path
+
     def framing(self, target: str) -> str:
         """The address of a page on this site that frames `target`."""
-        path = f"/ram-{len(self.pages)}.html"
-        self.pages[path] = (
+        return self.serve(
             '<!doctype html><html lang="sv"><head><meta charset="utf-8"><title>Annan webbplats</title></head>'
             f'<body><h1>En annan webbplats</h1><iframe id="ram" src="{target}" title="Inbäddad sida" '
             'style="width:100%;height:700px"></iframe></body></html>'
-        ).encode()
-        return self.origin + path
+        )
 
     def close(self) -> None:
         self.httpd.shutdown()
@@ -201,7 +208,7 @@ def browser() -> Iterator[Any]:
 def page(browser: Any) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="sv-SE")
     pg = context.new_page()
-    pg.set_default_timeout(30_000)
+    pg.set_default_timeout(TIMEOUT_MS)
     yield pg
     context.close()
 
