@@ -35,8 +35,11 @@ def main() -> int:
     except RagError as exc:
         log.error("Fel: %s", exc)
         return 2
-    if not web.staff_password:
-        log.warning("the staff console at /personal is disabled: set RAG_STAFF_PASSWORD to enable it")
+    if not app.state.staff.has_accounts():
+        log.warning(
+            "the staff console at /personal stays closed until a staff account exists: "
+            ".venv/bin/rag staff add NAME --role admin"
+        )
     if web.warm_up:
         warm_up_in_background(service)
     log.info(

@@ -1,4 +1,5 @@
-"""Command line: `rag ingest`, `rag ask`, `rag models`. Domain errors become one clear line and exit code 2."""
+"""Command line: `rag ingest`, `rag ask`, `rag models`, `rag staff`, `rag logs`, `rag feedback`. Domain errors and bad
+input become one clear line and exit code 2."""
 
 from __future__ import annotations
 
@@ -7,10 +8,19 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rag.config import Settings
-from rag.errors import RagError
+from rag.errors import InputError, RagError
 from rag.types import Answer, AnswerDelta, Turn
+
+if TYPE_CHECKING:
+    from rag.web.database import SqliteDatabase
+    from rag.web.staff import StaffDirectory
+
+EMPTY_QUESTION = (
+    'Frågan är tom. Skriv en fråga inom citattecken, till exempel: rag ask "När har kontaktcenter öppet?"'
+)
 
 log = logging.getLogger("rag")
 
@@ -51,6 +61,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 def cmd_ask(args: argparse.Namespace) -> int:
     from rag.service import AssistantService
 
+    if not args.question.strip():
+        raise InputError(EMPTY_QUESTION)
     settings = _settings(args)
     history = (
         [Turn(role=t["role"], content=t["content"]) for t in json.loads(args.history)] if args.history else []
@@ -93,6 +105,135 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- staff accounts, the audit trail, retention, export (the web database) ------------------------------------
+def _web_db(args: argparse.Namespace) -> SqliteDatabase:
+    from rag.web.database import SqliteDatabase, web_db_path
+
+    db = SqliteDatabase(web_db_path(_settings(args)))
+    db.migrate()
+    return db
+
+
+def _staff(args: argparse.Namespace) -> StaffDirectory:
+    from rag.web.config import WebSettings
+    from rag.web.staff import StaffDirectory
+    from rag.web.staff_repository import make_staff_repository
+
+    web = WebSettings.from_env()
+    return StaffDirectory(
+        make_staff_repository(_web_db(args)),
+        session_hours=web.session_hours,
+        audit_retention_days=web.audit_retention_days,
+    )
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    """From a pipe with --password-stdin (one line), otherwise typed twice without echo."""
+    import getpass
+
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if not sys.stdin.isatty():
+        raise InputError(
+            "Ingen terminal att fråga efter lösenordet i. Skicka det på standard in med --password-stdin, "
+            "till exempel: printf '%s\\n' \"$LOSENORD\" | rag staff add NAMN --password-stdin"
+        )
+    first = getpass.getpass("Lösenord (minst 12 tecken): ")
+    if getpass.getpass("Samma lösenord igen: ") != first:
+        raise InputError("Lösenorden var inte lika. Försök igen.")
+    return first
+
+
+def cmd_staff(args: argparse.Namespace) -> int:
+    from rag.web.staff import AUDIT_SV, ROLE_SV, AuditAction, Role, command_line_user
+
+    staff = _staff(args)
+    me = command_line_user()
+    if args.staff_command == "add":
+        account = staff.add(me, args.name, args.role, _read_password(args))
+        print(f"Kontot {account.name} ({account.role.value}) är skapat.")
+    elif args.staff_command == "remove":
+        staff.remove(me, args.name)
+        print(f"Kontot {args.name} är borttaget; dess inloggningar är avslutade.")
+    elif args.staff_command == "password":
+        staff.set_password(me, args.name, _read_password(args))
+        print(f"Lösenordet för {args.name} är bytt; kontots inloggningar är avslutade.")
+    elif args.staff_command == "role":
+        staff.set_role(me, args.name, args.role)
+        print(f"{args.name} har nu rollen {args.role}.")
+    elif args.staff_command == "list":
+        accounts = staff.accounts(me)
+        if not accounts:
+            print("Inga konton. Skapa det första med: rag staff add NAMN --role admin")
+        for a in accounts:
+            print(f"{a.name:<24} {a.role.value:<10} skapat {a.created}  lösenord bytt {a.password_changed}")
+        if args.roles:
+            print()
+            for role in Role:
+                print(f"{role.value:<10} {ROLE_SV[role]}")
+    elif args.staff_command == "audit":
+        for e in staff.audit_log(me, actor=args.actor or "", action=args.action or "", limit=args.limit):
+            label = AUDIT_SV.get(AuditAction(e.action), e.action) if e.action in AUDIT_SV else e.action
+            print(
+                "\t".join(
+                    (e.created, e.actor, e.role or "-", label, e.target or "-", e.detail or "-", e.outcome)
+                )
+            )
+    return 0
+
+
+def cmd_logs(args: argparse.Namespace) -> int:
+    from rag.web.config import WebSettings
+    from rag.web.feedback import WebStore
+    from rag.web.maintenance import purge_all
+    from rag.web.staff import AuditAction, command_line_user
+
+    web = WebSettings.from_env()
+    days = args.days if args.days is not None else web.retention_days
+    if days <= 0:
+        raise InputError(f"--days måste vara minst 1, inte {days}.")
+    db = _web_db(args)
+    staff = _staff(args)
+    report = purge_all(WebStore(db, retention_days=web.retention_days), staff, days=days)
+    detail = f"{report.store.conversations} loggposter och {report.store.feedback} återkopplingar äldre än {days} dagar"
+    staff.audit(command_line_user(), AuditAction.PURGE_LOGS, detail=detail)
+    print(f"Raderade {detail} (före {report.store.cutoff}).")
+    print(
+        f"Dessutom: {report.staff.sessions} utgångna inloggningar, {report.staff.sign_in_failures} gamla "
+        f"inloggningsförsök, {report.staff.audit_entries} granskningsposter äldre än {web.audit_retention_days} dagar."
+    )
+    return 0
+
+
+def cmd_feedback_export(args: argparse.Namespace) -> int:
+    from rag.web.export import feedback_csv
+    from rag.web.feedback import WebStore
+    from rag.web.staff import AuditAction, command_line_user, describe_filters
+
+    if args.rating not in (None, 1, -1):
+        raise InputError(
+            f"--rating måste vara 1 (till hjälp) eller -1 (inte till hjälp), inte {args.rating}."
+        )
+    db = _web_db(args)
+    rows = WebStore(db).feedback(
+        rating=args.rating, with_comment=args.with_comment, search=args.search, since=args.since, limit=10**9
+    )
+    text = feedback_csv(rows)
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    filters = describe_filters(
+        betyg=args.rating, kommentar=args.with_comment, sok=args.search, fran=args.since
+    )
+    _staff(args).audit(
+        command_line_user(), AuditAction.EXPORT_FEEDBACK, detail=f"{filters} ({len(rows)} rader)".strip()
+    )
+    if args.out:
+        print(f"Skrev {len(rows)} återkopplingar till {args.out}.", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="rag", description="Helsingborgs stads svarsassistent")
     p.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
@@ -118,6 +259,48 @@ def build_parser() -> argparse.ArgumentParser:
     mod = sub.add_parser("models", help="assemble and checksum the default LLM into models/")
     mod.add_argument("--force", action="store_true", help="assemble again even if a verified file exists")
     mod.set_defaults(func=cmd_models)
+
+    staff = sub.add_parser(
+        "staff", help="staff accounts for the console (granskare, admin) and the audit trail"
+    )
+    staff_sub = staff.add_subparsers(dest="staff_command", required=True)
+    s_add = staff_sub.add_parser("add", help="create an account (asks for its password)")
+    s_add.add_argument("name")
+    s_add.add_argument("--role", default="granskare", help="granskare (default) or admin")
+    s_rm = staff_sub.add_parser("remove", help="remove an account and end its sessions")
+    s_rm.add_argument("name")
+    s_pw = staff_sub.add_parser("password", help="set a new password (ends the account's sessions)")
+    s_pw.add_argument("name")
+    for sp in (s_add, s_pw):
+        sp.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    s_role = staff_sub.add_parser("role", help="change an account's role")
+    s_role.add_argument("name")
+    s_role.add_argument("role", help="granskare or admin")
+    s_list = staff_sub.add_parser("list", help="list the accounts")
+    s_list.add_argument("--roles", action="store_true", help="also print what each role may do")
+    s_audit = staff_sub.add_parser("audit", help="print the audit trail, newest first (tab-separated)")
+    s_audit.add_argument("--actor", help="only this account")
+    s_audit.add_argument("--action", help="only this action, e.g. sign_in_failed or reindex")
+    s_audit.add_argument("--limit", type=int, default=200)
+    staff.set_defaults(func=cmd_staff)
+
+    logs = sub.add_parser("logs", help="the conversation log and feedback (retention)")
+    logs_sub = logs.add_subparsers(dest="logs_command", required=True)
+    purge = logs_sub.add_parser(
+        "purge", help="delete log entries and feedback older than RAG_RETENTION_DAYS (or --days) now"
+    )
+    purge.add_argument("--days", type=int, help="override the retention limit for this run")
+    purge.set_defaults(func=cmd_logs)
+
+    fb = sub.add_parser("feedback", help="residents' feedback")
+    fb_sub = fb.add_subparsers(dest="feedback_command", required=True)
+    exp = fb_sub.add_parser("export", help="feedback with question, answer and citations as CSV (redacted)")
+    exp.add_argument("-o", "--out", help="write to this file instead of standard output")
+    exp.add_argument("--rating", type=int, help="1 (helpful) or -1 (not helpful)")
+    exp.add_argument("--with-comment", action="store_true", help="only feedback with a comment")
+    exp.add_argument("--search", default="", help="text in the question, answer or comment")
+    exp.add_argument("--since", default="", help="from this date (YYYY-MM-DD)")
+    exp.set_defaults(func=cmd_feedback_export)
     return p
 
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Test-only dependencies for the browser tier (tests/browser): Debian's Chromium and Playwright for Python.
+# Test-only dependencies for the browser tier (tests/browser): Debian's Chromium, Playwright for Python and axe-core.
 # Idempotent and fast when already done. Playwright's own browser download cannot work here, so we never run
 # `playwright install`; the tests launch /usr/bin/chromium instead.
 set -euo pipefail
@@ -20,4 +20,15 @@ PYBIN=${VENV:-.venv}/bin
 if ! "$PYBIN/python" -c "import playwright.sync_api" >/dev/null 2>&1; then
   log "installing Playwright for Python (driver only; the browser is /usr/bin/chromium)"
   "$PYBIN/pip" install --quiet playwright
+fi
+
+# axe-core (the accessibility checks of tests/browser) from the npm registry, pinned by tests/browser/package-lock.json.
+if [ ! -f tests/browser/node_modules/axe-core/axe.min.js ]; then
+  if ! command -v npm >/dev/null 2>&1; then
+    log "installing Node.js and npm from Debian (for axe-core in the browser tests)"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends nodejs npm
+  fi
+  log "installing axe-core for the accessibility tests (tests/browser/node_modules)"
+  npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
 fi

@@ -1,6 +1,6 @@
 """Access and data, beyond tests/test_web_console.py: sign-in bypass attempts, the throttle's window, the Secure
 cookie flag, secrets and personal data kept out of logs, the document viewer against any path, redacted storage from
-every door, and retention for both tables at start."""
+every door, and retention for both tables at start. Roles and the audit trail: tests/test_staff.py."""
 
 from __future__ import annotations
 
@@ -14,13 +14,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rag.web import WebSettings, create_app
-from rag.web import auth as auth_mod
 from rag.web.api import safe_corpus_path
-from rag.web.auth import COOKIE, LOGIN_PATH, StaffAuth
-from rag.web.fakes import fake_service
+from rag.web.auth import COOKIE, LOGIN_PATH
+from rag.web.database import utc_now
+from rag.web.fakes import fake_service, staff_with_accounts
 from rag.web.feedback import WebStore
+from rag.web.staff import Role, StaffDirectory
 
-PASSWORD = "ett-långt-hemligt-lösenord"
+NAME, PASSWORD = "anna.admin", "ett-långt-hemligt-lösenord"
 PNR, PHONE, EMAIL = "19850312-4321", "070-987 65 43", "kalle.anka@example.se"
 PII = (PNR, PHONE, EMAIL, "198503124321", "0709876543")
 
@@ -47,12 +48,30 @@ def shared(service) -> TestClient:  # type: ignore[no-untyped-def]
 
 
 def app_client(service, base_url: str = "http://testserver", **web: object) -> TestClient:  # type: ignore[no-untyped-def]
-    settings = WebSettings(**{"staff_password": PASSWORD, "warm_up": False, **web})  # type: ignore[arg-type]
-    return TestClient(create_app(service, web=settings), base_url=base_url)
+    settings = WebSettings(**{"warm_up": False, **web})  # type: ignore[arg-type]
+    staff = staff_with_accounts(service.settings, {NAME: (Role.ADMIN, PASSWORD)})
+    return TestClient(create_app(service, web=settings, staff=staff), base_url=base_url)
 
 
 def sign_in(client: TestClient, password: str = PASSWORD):  # type: ignore[no-untyped-def]
-    return client.post(LOGIN_PATH, data={"losenord": password}, follow_redirects=False)
+    return client.post(LOGIN_PATH, data={"namn": NAME, "losenord": password}, follow_redirects=False)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = utc_now()
+
+    def __call__(self):  # type: ignore[no-untyped-def]
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        import datetime as dt
+
+        self.now += dt.timedelta(seconds=seconds)
+
+
+def directory(service, clock: Clock, **kwargs: object) -> StaffDirectory:  # type: ignore[no-untyped-def]
+    return staff_with_accounts(service.settings, {NAME: (Role.ADMIN, PASSWORD)}, clock=clock, **kwargs)
 
 
 # --- sign-in required -------------------------------------------------------------------------------------------
@@ -105,35 +124,38 @@ def test_sign_out_ends_the_session_server_side(service) -> None:  # type: ignore
 
 
 # --- throttling ---------------------------------------------------------------------------------------------------
-def test_throttle_counts_per_client_and_ends_after_its_window(monkeypatch: pytest.MonkeyPatch) -> None:
-    now = [1000.0]
-    monkeypatch.setattr(auth_mod.time, "monotonic", lambda: now[0])
-    staff = StaffAuth(WebSettings(staff_password=PASSWORD, max_login_failures=3, login_window_s=300))
+def test_throttle_counts_per_client_and_ends_after_its_window(service) -> None:  # type: ignore[no-untyped-def]
+    clock = Clock()
+    staff = directory(service, clock, max_sign_in_failures=3, sign_in_window_s=300)
     for _ in range(3):
-        assert staff.login("fel", "10.0.0.1") is None
+        assert staff.sign_in(NAME, "fel", "10.0.0.1").refused == "wrong"
     assert staff.throttled("10.0.0.1") and not staff.throttled("10.0.0.2")
-    assert staff.login(PASSWORD, "10.0.0.1") is None  # blocked even with the right password
-    assert staff.login(PASSWORD, "10.0.0.2") is not None  # another address is not punished
-    now[0] += 301
+    assert staff.sign_in(NAME, PASSWORD, "10.0.0.1").refused == "throttled"  # even the right password waits
+    assert staff.sign_in(NAME, PASSWORD, "10.0.0.2").token is not None  # another address is not punished
+    clock.advance(301)
     assert not staff.throttled("10.0.0.1")
-    assert staff.login(PASSWORD, "10.0.0.1") is not None
+    assert staff.sign_in(NAME, PASSWORD, "10.0.0.1").token is not None
 
 
-def test_throttle_memory_is_bounded_under_a_spray_of_addresses() -> None:
-    staff = StaffAuth(WebSettings(staff_password=PASSWORD))
-    for i in range(10_050):
-        staff._fail(f"10.{i // 65536}.{i // 256 % 256}.{i % 256}")
-    assert len(staff._failures) <= 10_000
+def test_throttle_rows_are_bounded_by_their_window_and_hold_no_address(service) -> None:  # type: ignore[no-untyped-def]
+    clock = Clock()
+    staff = directory(service, clock, sign_in_window_s=60)
+    for i in range(200):
+        staff.sign_in(NAME, "fel", f"10.0.{i // 256}.{i % 256}")
+    stored = staff.repo.db.run("SELECT client FROM sign_in_failures")  # type: ignore[attr-defined]
+    assert len(stored) >= 200 and not any("10.0." in r["client"] for r in stored)
+    clock.advance(61)
+    assert staff.purge_expired().sign_in_failures >= 200
+    assert staff.repo.db.run("SELECT count(*) AS n FROM sign_in_failures")[0]["n"] == 0  # type: ignore[attr-defined]
 
 
-def test_session_expires(monkeypatch: pytest.MonkeyPatch) -> None:
-    now = [0.0]
-    monkeypatch.setattr(auth_mod.time, "monotonic", lambda: now[0])
-    staff = StaffAuth(WebSettings(staff_password=PASSWORD, session_hours=1))
-    token = staff.login(PASSWORD, "x")
-    assert staff.valid(token)
-    now[0] += 3601
-    assert not staff.valid(token)
+def test_session_expires(service) -> None:  # type: ignore[no-untyped-def]
+    clock = Clock()
+    staff = directory(service, clock, session_hours=1)
+    token = staff.sign_in(NAME, PASSWORD, "x").token
+    assert staff.user_for_token(token) is not None
+    clock.advance(3601)
+    assert staff.user_for_token(token) is None
 
 
 # --- cookie flags -----------------------------------------------------------------------------------------------------
@@ -148,8 +170,9 @@ def test_cookie_is_secure_over_https(service) -> None:  # type: ignore[no-untype
 
 
 def test_cookie_secure_forced_by_environment_behind_a_tls_proxy(service) -> None:  # type: ignore[no-untyped-def]
-    web = WebSettings.from_env({"RAG_STAFF_PASSWORD": PASSWORD, "RAG_COOKIE_SECURE": "1", "RAG_WARM_UP": "0"})
-    client = TestClient(create_app(service, web=web))  # plain http to the app, as behind a proxy
+    web = WebSettings.from_env({"RAG_COOKIE_SECURE": "1", "RAG_WARM_UP": "0"})
+    staff = staff_with_accounts(service.settings, {NAME: (Role.ADMIN, PASSWORD)})
+    client = TestClient(create_app(service, web=web, staff=staff))  # plain http to the app, as behind a proxy
     cookie = _cookie(sign_in(client))
     assert "; secure" in cookie and "httponly" in cookie and "samesite=strict" in cookie
 
@@ -271,6 +294,7 @@ def test_retention_setting_removes_old_rows_of_both_tables_at_start(tmp_path: Pa
     service = fake_service(tmp_path)
     db = service.settings.data_dir / "web.sqlite3"
     store = WebStore(db)
+    store.db.migrate()
     recent_id = store.log_answer(service.ask("Vilket telefonnummer har kontaktcenter?"), channel="api")
     store.add_feedback(answer_id=recent_id, rating=1)
     store._run(

@@ -21,7 +21,7 @@ PASSAGE_KEYS = {"chunk_id", "doc_id", "source", "text", "score", "ranks"}
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> TestClient:
     service = fake_service(tmp_path_factory.mktemp("web"))
-    app = create_app(service, web=WebSettings(staff_password="test-lösenord", warm_up=False))
+    app = create_app(service, web=WebSettings(warm_up=False))
     return TestClient(app)
 
 

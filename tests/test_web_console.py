@@ -10,10 +10,11 @@ from fastapi.testclient import TestClient
 from rag.checking import check_answer
 from rag.web import WebSettings, create_app
 from rag.web.auth import COOKIE, LOGIN_PATH
-from rag.web.fakes import fake_service
+from rag.web.fakes import fake_service, staff_with_accounts
 from rag.web.feedback import WebStore, redact_keeping
+from rag.web.staff import Role
 
-PASSWORD = "test-lösenord"
+NAME, PASSWORD = "granskare.ett", "test-lösenord-långt"
 PHONE_Q = "Vilket telefonnummer har kontaktcenter?"
 
 
@@ -25,11 +26,12 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def client(workdir: Path) -> TestClient:
     service = fake_service(workdir)
-    return TestClient(create_app(service, web=WebSettings(staff_password=PASSWORD, warm_up=False)))
+    staff = staff_with_accounts(service.settings, {NAME: (Role.GRANSKARE, PASSWORD)})
+    return TestClient(create_app(service, web=WebSettings(warm_up=False), staff=staff))
 
 
-def sign_in(client: TestClient, password: str = PASSWORD):  # type: ignore[no-untyped-def]
-    return client.post(LOGIN_PATH, data={"losenord": password}, follow_redirects=False)
+def sign_in(client: TestClient, password: str = PASSWORD, name: str = NAME):  # type: ignore[no-untyped-def]
+    return client.post(LOGIN_PATH, data={"namn": name, "losenord": password}, follow_redirects=False)
 
 
 # --- sign-in ----------------------------------------------------------------------------------------------------
@@ -46,7 +48,11 @@ def test_console_refuses_without_sign_in(client: TestClient) -> None:
 def test_wrong_password_is_refused_and_right_one_signs_in(client: TestClient) -> None:
     client.cookies.clear()
     bad = sign_in(client, "fel-lösenord")
-    assert bad.status_code == 401 and "Fel lösenord" in bad.text
+    assert bad.status_code == 401 and "Fel användarnamn eller lösenord" in bad.text
+    unknown = sign_in(client, PASSWORD, name="finns.inte")
+    # an unknown name and a wrong password look the same (the typed name is shown back, never the password)
+    assert unknown.status_code == 401 and unknown.text.replace("finns.inte", NAME) == bad.text
+    assert "fel-lösenord" not in bad.text
     good = sign_in(client)
     assert good.status_code == 303 and good.headers["location"] == "/personal/"
     cookie = good.headers["set-cookie"].lower()
@@ -67,20 +73,19 @@ def test_forged_cookie_is_refused(client: TestClient) -> None:
 
 def test_repeated_failures_are_throttled(workdir: Path) -> None:
     service = fake_service(workdir)
-    client = TestClient(
-        create_app(service, web=WebSettings(staff_password=PASSWORD, warm_up=False, max_login_failures=3))
-    )
+    staff = staff_with_accounts(service.settings, {NAME: (Role.GRANSKARE, PASSWORD)}, max_sign_in_failures=3)
+    client = TestClient(create_app(service, web=WebSettings(warm_up=False), staff=staff))
     for _ in range(3):
         assert sign_in(client, "fel-lösenord-igen").status_code == 401
     blocked = sign_in(client)  # even the right password waits out the window
     assert blocked.status_code == 429 and "För många" in blocked.text
 
 
-def test_console_without_configured_secret_refuses_and_says_how(workdir: Path) -> None:
-    service = fake_service(workdir)
-    client = TestClient(create_app(service, web=WebSettings(staff_password=None, warm_up=False)))
+def test_console_without_accounts_refuses_and_says_how(tmp_path: Path) -> None:
+    service = fake_service(tmp_path)
+    client = TestClient(create_app(service, web=WebSettings(warm_up=False)))
     page = client.get("/personal/", headers={"accept": "text/html"})
-    assert page.status_code == 503 and "RAG_STAFF_PASSWORD" in page.text
+    assert page.status_code == 503 and "rag staff add" in page.text and "--role admin" in page.text
     assert client.get(LOGIN_PATH).status_code == 503
     assert sign_in(client, "vad-som-helst").status_code == 503
     assert client.get("/personal/config").status_code == 503
@@ -176,6 +181,7 @@ def test_redact_keeping_keeps_only_public_strings() -> None:
 
 def test_retention_deletes_old_rows(tmp_path: Path) -> None:
     store = WebStore(tmp_path / "db.sqlite3", retention_days=1)
+    store.db.migrate()
     store._run(
         "INSERT INTO feedback (created, answer_id, rating, comment, question, answer, citations) "
         "VALUES ('2000-01-01T00:00:00+00:00', NULL, 1, '', '', '', '[]')"

@@ -74,14 +74,32 @@ def test_abandoned_stream_releases_its_slot(tmp_path: Path) -> None:
 
 def test_web_settings_from_env() -> None:
     web = WebSettings.from_env(
-        {"RAG_HOST": "0.0.0.0", "RAG_PORT": "8080", "RAG_STAFF_PASSWORD": "långt-lösen"}
+        {
+            "RAG_HOST": "0.0.0.0",
+            "RAG_PORT": "8080",
+            "RAG_EMBED_ORIGINS": "https://helsingborg.se, http://127.0.0.1:8081/",
+            "RAG_RETENTION_DAYS": "30",
+            "RAG_AUDIT_RETENTION_DAYS": "400",
+            "RAG_PURGE_INTERVAL_MINUTES": "15",
+        }
     )
-    assert (web.host, web.port, web.staff_password) == ("0.0.0.0", 8080, "långt-lösen")
-    assert WebSettings.from_env({}).staff_password is None
+    assert (web.host, web.port) == ("0.0.0.0", 8080)
+    assert web.embed_origins == ("https://helsingborg.se", "http://127.0.0.1:8081")
+    assert (web.retention_days, web.audit_retention_days, web.purge_interval_s) == (30, 400, 900.0)
+    assert WebSettings.from_env({}).embed_origins == ()
     with pytest.raises(ConfigError, match="RAG_PORT"):
         WebSettings.from_env({"RAG_PORT": "http"})
-    with pytest.raises(ConfigError, match="at least 8"):
-        WebSettings.from_env({"RAG_STAFF_PASSWORD": "kort"})
+    for bad in ("helsingborg.se", "https://helsingborg.se/sida", "*", "javascript:alert(1)"):
+        with pytest.raises(ConfigError, match="RAG_EMBED_ORIGINS"):
+            WebSettings.from_env({"RAG_EMBED_ORIGINS": bad})
+    with pytest.raises(ConfigError, match="RAG_RETENTION_DAYS"):
+        WebSettings.from_env({"RAG_RETENTION_DAYS": "0"})
+
+
+def test_the_removed_shared_password_is_refused_with_the_way_forward() -> None:
+    with pytest.raises(ConfigError, match="no longer used") as refused:
+        WebSettings.from_env({"RAG_STAFF_PASSWORD": "ett-långt-lösenord"})
+    assert "rag staff add" in str(refused.value)
 
 
 def test_app_entry_point_imports_nothing_heavy() -> None:

@@ -370,7 +370,7 @@ def make_router(assistant: WebAssistant, *, max_body_bytes: int, corpus_dir: Pat
                         break
             except RagError:
                 pass
-        return HTMLResponse(document_page(doc, start=start, end=end), headers=_doc_headers())
+        return HTMLResponse(document_page(doc, start=start, end=end))  # headers: rag.web.headers
 
     # --- JSON 404 for unknown API paths (instead of the chat page) -------------------------------------
     @router.api_route(
@@ -402,14 +402,6 @@ def safe_corpus_path(corpus: Path, source: str) -> Path | None:
     return path
 
 
-def _doc_headers() -> dict[str, str]:
-    return {
-        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors *",
-        "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "no-referrer",
-    }
-
-
 def _not_found() -> HTMLResponse:
     return HTMLResponse(
         page(
@@ -418,7 +410,6 @@ def _not_found() -> HTMLResponse:
             "stadens dokument.</p><p><a href='/'>Till chatten</a></p>",
         ),
         status_code=404,
-        headers=_doc_headers(),
     )
 
 

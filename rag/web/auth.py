@@ -1,27 +1,26 @@
-"""Sign-in for the staff console: one secret from configuration, server-side sessions, throttled failures.
+"""Sign-in for the staff console: named accounts (rag.web.staff), server-side sessions, throttled failures.
 
-Without RAG_STAFF_PASSWORD the console refuses to open and says how to set it. Sessions live in memory (a restart
-signs staff out); the cookie is HttpOnly, SameSite=Strict, limited to the console's path and Secure over https.
+Until the first account exists the console refuses to open and says how to create one (``rag staff add``). Sessions
+live in the web database, so a restart keeps staff signed in and every replica sees them; the cookie holds only a
+random token (the database keeps its hash), is HttpOnly, SameSite=Strict, limited to the console's path and Secure
+over https.
 """
 
 from __future__ import annotations
 
-import hmac
 import logging
-import secrets
-import threading
-import time
-from collections import deque
 from html import escape
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from rag.web.config import PASSWORD_ENV, WebSettings
+from rag.web.config import WebSettings
 from rag.web.render import page
+from rag.web.staff import StaffDirectory, StaffUser
 
 log = logging.getLogger(__name__)
 
@@ -29,151 +28,96 @@ CONSOLE_PATH = "/personal"
 LOGIN_PATH = f"{CONSOLE_PATH}/logga-in"
 LOGOUT_PATH = f"{CONSOLE_PATH}/logga-ut"
 COOKIE = "rag_personal"
+MAX_FIELD_CHARS = 1024
 
-NOT_CONFIGURED_SV = (
-    "Personalkonsolen är avstängd eftersom inget lösenord är inställt. Starta appen med miljövariabeln "
-    f"{PASSWORD_ENV} satt till ett lösenord (minst 8 tecken), till exempel: "
-    f"{PASSWORD_ENV}='välj-ett-långt-lösenord' .venv/bin/python app.py"
+NO_ACCOUNTS_SV = (
+    "Personalkonsolen är stängd eftersom det inte finns något personalkonto ännu. Skapa det första kontot på "
+    "servern med: .venv/bin/rag staff add DITT-NAMN --role admin (kommandot frågar efter ett lösenord), och "
+    "ladda sedan om sidan."
 )
-NOT_CONFIGURED_EN = (
-    f"The staff console is disabled: no password is configured. Set {PASSWORD_ENV} and restart."
+NO_ACCOUNTS_EN = (
+    "The staff console is closed: no staff account exists. Create one with `rag staff add NAME --role admin`."
 )
+WRONG_SV = "Fel användarnamn eller lösenord. Försök igen."
+THROTTLED_SV = "För många misslyckade försök. Vänta några minuter och försök igen."
 
 
-class StaffAuth:
-    def __init__(self, settings: WebSettings) -> None:
-        self.settings = settings
-        self._sessions: dict[str, float] = {}  # token -> expiry (monotonic seconds)
-        self._failures: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    @property
-    def configured(self) -> bool:
-        return bool(self.settings.staff_password)
-
-    # --- throttling -------------------------------------------------------------------------------------
-    def throttled(self, client: str) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            q = self._failures.get(client)
-            if not q:
-                return False
-            while q and now - q[0] > self.settings.login_window_s:
-                q.popleft()
-            return len(q) >= self.settings.max_login_failures
-
-    def _fail(self, client: str) -> None:
-        with self._lock:
-            self._failures.setdefault(client, deque()).append(time.monotonic())
-            if len(self._failures) > 10_000:  # bounded memory under a spray of clients
-                self._failures.pop(next(iter(self._failures)))
-
-    # --- sessions ----------------------------------------------------------------------------------------
-    def login(self, password: str, client: str) -> str | None:
-        """A new session token when the password is right; None (and a counted failure) otherwise."""
-        if not self.configured or self.throttled(client):
-            return None
-        expected = (self.settings.staff_password or "").encode()
-        if not hmac.compare_digest(password.encode(), expected):
-            self._fail(client)
-            log.warning("staff sign-in failed")
-            return None
-        token = secrets.token_urlsafe(32)
-        with self._lock:
-            now = time.monotonic()
-            self._sessions = {t: exp for t, exp in self._sessions.items() if exp > now}
-            self._sessions[token] = now + self.settings.session_hours * 3600
-            self._failures.pop(client, None)
-        log.info("staff signed in")
-        return token
-
-    def valid(self, token: str | None) -> bool:
-        if not token or not self.configured:
-            return False
-        with self._lock:
-            exp = self._sessions.get(token)
-            return exp is not None and exp > time.monotonic()
-
-    def logout(self, token: str | None) -> None:
-        if token:
-            with self._lock:
-                self._sessions.pop(token, None)
-
-    def user_for(self, request: Request) -> str | None:
-        """For Gradio's auth_dependency: the staff user name for a signed-in request, else None (401)."""
-        return self.settings.staff_user if self.valid(request.cookies.get(COOKIE)) else None
-
-    def cookie_secure(self, scheme: str) -> bool:
-        if self.settings.cookie_secure is not None:
-            return self.settings.cookie_secure
-        return scheme == "https"
+def client_address(conn: HTTPConnection) -> str:
+    return conn.client.host if conn.client else "unknown"
 
 
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+def session_user(directory: StaffDirectory, conn: HTTPConnection) -> StaffUser | None:
+    """The signed-in staff user of a request (its cookie's session), or None."""
+    return directory.user_for_token(conn.cookies.get(COOKIE))
 
 
-def login_form(message: str = "", *, error: bool = False) -> str:
+def login_form(message: str = "", *, error: bool = False, name: str = "") -> str:
     note = f'<p class="{"fel" if error else "info"}" role="alert">{escape(message)}</p>' if message else ""
     body = (
         "<h1>Personalkonsol – logga in</h1>"
-        "<p>Konsolen är till för kontaktcenters medarbetare.</p>"
+        "<p>Konsolen är till för kontaktcenters medarbetare. Logga in med ditt eget konto.</p>"
         f"{note}"
         f'<form method="post" action="{LOGIN_PATH}">'
+        '<label for="namn">Användarnamn</label>'
+        f'<input id="namn" name="namn" type="text" autocomplete="username" autocapitalize="none" '
+        f'spellcheck="false" required value="{escape(name)}"{"" if name else " autofocus"}>'
         '<label for="losenord">Lösenord</label>'
-        '<input id="losenord" name="losenord" type="password" autocomplete="current-password" required autofocus>'
+        '<input id="losenord" name="losenord" type="password" autocomplete="current-password" required'
+        f"{' autofocus' if name else ''}>"
         '<button type="submit">Logga in</button></form>'
         '<p><a href="/">Till invånarchatten</a></p>'
     )
     return page("Logga in – personalkonsol", body)
 
 
-def not_configured_page() -> str:
+def closed_page() -> str:
     return page(
-        "Personalkonsolen är avstängd",
-        f"<h1>Personalkonsolen är avstängd</h1><p class='fel' role='alert'>{escape(NOT_CONFIGURED_SV)}</p>",
+        "Personalkonsolen är stängd",
+        f"<h1>Personalkonsolen är stängd</h1><p class='fel' role='alert'>{escape(NO_ACCOUNTS_SV)}</p>",
     )
 
 
-def make_router(auth: StaffAuth) -> APIRouter:
+def cookie_secure(web: WebSettings, scheme: str) -> bool:
+    return web.cookie_secure if web.cookie_secure is not None else scheme == "https"
+
+
+def make_router(directory: StaffDirectory, web: WebSettings) -> APIRouter:
     router = APIRouter()
 
     @router.get(LOGIN_PATH, response_class=HTMLResponse, include_in_schema=False)
-    def login_page() -> Response:
-        if not auth.configured:
-            return HTMLResponse(not_configured_page(), status_code=503)
+    async def login_page() -> Response:
+        if not await run_in_threadpool(directory.has_accounts):
+            return HTMLResponse(closed_page(), status_code=503)
         return HTMLResponse(login_form())
 
     @router.post(LOGIN_PATH, include_in_schema=False)
     async def login(request: Request) -> Response:
-        if not auth.configured:
-            return HTMLResponse(not_configured_page(), status_code=503)
-        client = _client(request)
-        if auth.throttled(client):
-            return HTMLResponse(
-                login_form("För många misslyckade försök. Vänta några minuter och försök igen.", error=True),
-                status_code=429,
-            )
+        if not await run_in_threadpool(directory.has_accounts):
+            return HTMLResponse(closed_page(), status_code=503)
         form = await request.form()
-        password = form.get("losenord")
-        token = auth.login(password if isinstance(password, str) else "", client)
-        if token is None:
-            return HTMLResponse(login_form("Fel lösenord. Försök igen.", error=True), status_code=401)
+        name, password = form.get("namn"), form.get("losenord")
+        name = name[:MAX_FIELD_CHARS] if isinstance(name, str) else ""
+        password = password[:MAX_FIELD_CHARS] if isinstance(password, str) else ""
+        result = await run_in_threadpool(directory.sign_in, name, password, client_address(request))
+        if result.refused == "throttled":
+            return HTMLResponse(login_form(THROTTLED_SV, error=True), status_code=429)
+        if result.token is None:
+            return HTMLResponse(login_form(WRONG_SV, error=True, name=name), status_code=401)
         resp = RedirectResponse(f"{CONSOLE_PATH}/", status_code=303)
         resp.set_cookie(
             COOKIE,
-            token,
-            max_age=int(auth.settings.session_hours * 3600),
+            result.token,
+            max_age=int(directory.session_hours * 3600),
             path=CONSOLE_PATH,
             httponly=True,
             samesite="strict",
-            secure=auth.cookie_secure(request.url.scheme),
+            secure=cookie_secure(web, request.url.scheme),
         )
         return resp
 
     @router.api_route(LOGOUT_PATH, methods=["GET", "POST"], include_in_schema=False)
-    def logout(request: Request) -> Response:
-        auth.logout(request.cookies.get(COOKIE))
+    async def logout(request: Request) -> Response:
+        await run_in_threadpool(directory.sign_out, request.cookies.get(COOKIE))
         resp = RedirectResponse(LOGIN_PATH, status_code=303)
         resp.delete_cookie(COOKIE, path=CONSOLE_PATH)
         return resp
@@ -182,11 +126,11 @@ def make_router(auth: StaffAuth) -> APIRouter:
 
 
 class StaffGuard:
-    """ASGI middleware: nothing under /personal (page, Gradio API, files) without a valid staff session."""
+    """ASGI middleware: nothing under /personal (page, Gradio API, files, export) without a valid staff session."""
 
-    def __init__(self, app: ASGIApp, auth: StaffAuth) -> None:
+    def __init__(self, app: ASGIApp, directory: StaffDirectory) -> None:
         self.app = app
-        self.auth = auth
+        self.directory = directory
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -198,7 +142,7 @@ class StaffGuard:
             await self.app(scope, receive, send)
             return
         request = HTTPConnection(scope)  # a websocket scope too (Request(scope) asserts 'http')
-        if self.auth.valid(request.cookies.get(COOKIE)):
+        if await run_in_threadpool(session_user, self.directory, request) is not None:
             await self.app(scope, receive, send)
             return
         if scope["type"] == "websocket":
@@ -206,11 +150,11 @@ class StaffGuard:
             return
         response: Response
         wants_html = scope.get("method") == "GET" and "text/html" in request.headers.get("accept", "")
-        if not self.auth.configured:
+        if not await run_in_threadpool(self.directory.has_accounts):
             if wants_html:
-                response = HTMLResponse(not_configured_page(), status_code=503)
+                response = HTMLResponse(closed_page(), status_code=503)
             else:
-                response = _json(503, NOT_CONFIGURED_SV, NOT_CONFIGURED_EN, "console_disabled")
+                response = _json(503, NO_ACCOUNTS_SV, NO_ACCOUNTS_EN, "console_closed")
         elif wants_html:
             response = RedirectResponse(LOGIN_PATH, status_code=303)
         else:
@@ -224,7 +168,5 @@ class StaffGuard:
 
 
 def _json(status: int, sv: str, en: str, code: str) -> Response:
-    from fastapi.responses import JSONResponse
-
     body: dict[str, Any] = {"error": {"message": sv, "detail": en, "code": code}}
     return JSONResponse(body, status_code=status)

@@ -34,6 +34,34 @@ ALLMAN_HANDLING = (
 UNAVAILABLE = "Tjänsten kan tyvärr inte svara just nu. Ring kontaktcenter eller försök igen om en stund."
 MAX_TURNS = 10  # earlier turns kept for follow-up questions
 
+# Gradio's default orange (#f97316) under white text is 2.8:1; WCAG 2.1 AA wants 4.5:1. The city's blue instead:
+# #1d4ed8 under white is 6.7:1, and as text on white the same.
+CITY_BLUE = gr.themes.Color(
+    name="stadsbla",
+    c50="#eff6ff",
+    c100="#dbeafe",
+    c200="#bfdbfe",
+    c300="#93c5fd",
+    c400="#60a5fa",
+    c500="#1d4ed8",
+    c600="#1e40af",
+    c700="#1e3a8a",
+    c800="#1e3a8a",
+    c900="#172554",
+    c950="#0f172a",
+)
+_BUTTONS = {
+    "button_primary_background_fill": "*primary_500",
+    "button_primary_background_fill_hover": "*primary_600",
+    "button_primary_text_color": "white",
+    "button_cancel_background_fill": "#b91c1c",  # red-700: 6.5:1 under white
+    "button_cancel_background_fill_hover": "#991b1b",
+    "button_cancel_text_color": "white",
+}
+THEME = gr.themes.Default(primary_hue=CITY_BLUE).set(
+    **_BUTTONS, **{f"{k}_dark": v for k, v in _BUTTONS.items()}
+)
+
 CSS = """
 .sr-only{position:absolute!important;width:1px;height:1px;padding:0;margin:-1px;overflow:hidden;clip:rect(0,0,0,0);
 white-space:nowrap;border:0}
@@ -48,11 +76,6 @@ border-radius:8px;padding:.45rem .7rem;margin:.5rem 0;background:var(--backgroun
 :focus-visible{outline:3px solid #0b5cad!important;outline-offset:2px}
 @media (max-width: 640px){#samtal{height:60vh!important} .gradio-container{padding:4px!important}}
 """
-HEAD = (
-    '<meta name="description" content="Ställ frågor till Helsingborgs stad och få svar med källor.">'
-    "<script>document.documentElement.lang = 'sv';</script>"
-)
-JS = "() => { document.documentElement.lang = 'sv'; }"
 
 
 def _new_state() -> dict[str, Any]:
@@ -79,7 +102,9 @@ def build_chat(assistant: WebAssistant) -> gr.Blocks:
         if not question:
             yield messages, "", state, hide, _status("Skriv en fråga först."), gr.update()
             return
-        messages += [{"role": "user", "content": question}, {"role": "assistant", "content": "…"}]
+        # the resident's own words are shown as they were typed: as text, never as Markdown or HTML
+        shown = md_escape(question, as_typed=True)
+        messages += [{"role": "user", "content": shown}, {"role": "assistant", "content": "…"}]
         yield messages, "", state, hide, _status("Assistenten letar i stadens dokument…"), gr.update(value="")
         history = [Turn(role=r, content=c) for r, c in state["turns"][-MAX_TURNS:]]
         try:
@@ -147,7 +172,7 @@ def build_chat(assistant: WebAssistant) -> gr.Blocks:
 
     with gr.Blocks(title=TITLE, fill_width=False) as demo:
         state = gr.State(_new_state)
-        gr.HTML(
+        gr.Markdown(
             f"<header id='rubrik'><h1>{TITLE}</h1><p>Ställ en fråga om Helsingborgs stad. Assistenten svarar utifrån "
             "stadens egna dokument och visar källan under varje svar.</p></header>",
         )
@@ -162,8 +187,10 @@ def build_chat(assistant: WebAssistant) -> gr.Blocks:
                     buttons=["copy"],
                     autoscroll=True,
                     placeholder="Här visas svaren. Välj en exempelfråga eller skriv en egen nedan.",
+                    latex_delimiters=[],  # no maths: a "$" in a message is a dollar sign
+                    sanitize_html=True,
                 )
-                status = gr.HTML(_status_html(""), elem_id="status")
+                status = gr.Markdown(_status_html(""), elem_id="status")
                 with gr.Row(equal_height=True):
                     question = gr.Textbox(
                         label="Din fråga",
@@ -194,7 +221,7 @@ def build_chat(assistant: WebAssistant) -> gr.Blocks:
                     example_buttons = [gr.Button(e, size="sm", variant="secondary") for e in EXAMPLES]
                 gr.Markdown(ALLMAN_HANDLING, elem_id="allman-handling")
             with gr.Column(scale=2, min_width=260):
-                panel = gr.HTML("", elem_id="handoff")
+                panel = gr.Markdown("", elem_id="handoff")
 
         outputs = [chatbot, question, state, feedback_box, status, thanks]
         question.submit(respond, [question, chatbot, state], outputs, api_visibility="private")

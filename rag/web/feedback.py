@@ -12,7 +12,6 @@ import json
 import logging
 import re
 import sqlite3
-import threading
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -21,35 +20,9 @@ from typing import Any
 
 from rag.privacy import PATTERNS, redact
 from rag.types import Answer
+from rag.web.database import SqliteDatabase, iso, utc_now
 
 log = logging.getLogger(__name__)
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS conversations (
-    id TEXT PRIMARY KEY,
-    created TEXT NOT NULL,
-    channel TEXT NOT NULL,
-    session TEXT,
-    question TEXT NOT NULL,
-    answer TEXT NOT NULL,
-    refused INTEGER NOT NULL,
-    refusal_reason TEXT,
-    citations TEXT NOT NULL,
-    details TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS conversations_created ON conversations(created);
-CREATE TABLE IF NOT EXISTS feedback (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    created TEXT NOT NULL,
-    answer_id TEXT,
-    rating INTEGER NOT NULL,
-    comment TEXT NOT NULL,
-    question TEXT NOT NULL,
-    answer TEXT NOT NULL,
-    citations TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS feedback_created ON feedback(created);
-"""
 
 MAX_COMMENT_CHARS = 2000
 
@@ -67,7 +40,7 @@ def redact_keeping(text: str, public_texts: Iterable[str]) -> str:
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    return iso(utc_now())
 
 
 @dataclass(frozen=True)
@@ -96,39 +69,43 @@ class ConversationRow:
     details: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class Purged:
+    conversations: int
+    feedback: int
+    cutoff: str
+
+
 class WebStore:
-    """Thread-safe; one short connection per call, so the file can be re-opened by a restarted app."""
+    """Feedback and the conversation log in the web database (SQLite, see rag.web.database)."""
 
-    def __init__(self, path: Path, *, retention_days: int = 90) -> None:
-        self.path = Path(path)
+    def __init__(self, db: SqliteDatabase | Path, *, retention_days: int = 90) -> None:
+        if retention_days <= 0:
+            raise ValueError(f"retention_days must be greater than 0, got {retention_days}")
+        self.db = db if isinstance(db, SqliteDatabase) else SqliteDatabase(Path(db))
+        self.path = self.db.path
         self.retention_days = retention_days
-        self._lock = threading.Lock()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            db.executescript(SCHEMA)
-        self.purge_expired()
-
-    def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=10, check_same_thread=False)
-        db.row_factory = sqlite3.Row
-        db.execute("PRAGMA journal_mode=WAL")
-        return db
 
     def _run(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        with self._lock:
-            db = self._connect()
-            try:
-                with db:
-                    return db.execute(sql, params).fetchall()
-            finally:
-                db.close()
+        return self.db.run(sql, params)
 
-    def purge_expired(self) -> None:
-        cutoff = (dt.datetime.now(dt.UTC) - dt.timedelta(days=self.retention_days)).isoformat(
-            timespec="seconds"
-        )
-        self._run("DELETE FROM conversations WHERE created < ?", (cutoff,))
-        self._run("DELETE FROM feedback WHERE created < ?", (cutoff,))
+    def purge_expired(self, *, days: int | None = None, now: dt.datetime | None = None) -> Purged:
+        """Delete conversation log entries and feedback (with its comments) older than the retention limit."""
+        days = self.retention_days if days is None else days
+        if days <= 0:
+            raise ValueError(f"the retention limit must be at least 1 day, got {days}")
+        cutoff = iso((now or utc_now()) - dt.timedelta(days=days))
+        with self.db.transaction() as db:
+            conversations = db.execute("DELETE FROM conversations WHERE created < ?", (cutoff,)).rowcount
+            feedback = db.execute("DELETE FROM feedback WHERE created < ?", (cutoff,)).rowcount
+        if conversations or feedback:
+            log.info(
+                "retention: deleted %d log entries and %d feedback rows older than %s",
+                conversations,
+                feedback,
+                cutoff,
+            )
+        return Purged(conversations=conversations, feedback=feedback, cutoff=cutoff)
 
     # --- conversation log ---------------------------------------------------------------------------------
     def log_answer(self, answer: Answer, *, channel: str, session: str | None = None) -> str:
@@ -185,21 +162,21 @@ class WebStore:
         if answer_id and conv is None:
             raise KeyError(f"no logged answer with id {answer_id!r}")
         comment = redact(" ".join((comment or "").split()))[:MAX_COMMENT_CHARS]
-        self._run(
-            "INSERT INTO feedback (created, answer_id, rating, comment, question, answer, citations) "
-            "VALUES (?,?,?,?,?,?,?)",
-            (
-                _now(),
-                answer_id,
-                rating,
-                comment,
-                conv.question if conv else "",
-                conv.answer if conv else "",
-                json.dumps(conv.citations if conv else [], ensure_ascii=False),
-            ),
-        )
-        rows = self._run("SELECT max(id) AS id FROM feedback")
-        return int(rows[0]["id"])
+        with self.db.transaction() as db:
+            cur = db.execute(
+                "INSERT INTO feedback (created, answer_id, rating, comment, question, answer, citations) "
+                "VALUES (?,?,?,?,?,?,?)",
+                (
+                    _now(),
+                    answer_id,
+                    rating,
+                    comment,
+                    conv.question if conv else "",
+                    conv.answer if conv else "",
+                    json.dumps(conv.citations if conv else [], ensure_ascii=False),
+                ),
+            )
+            return int(cur.lastrowid or 0)
 
     def feedback(
         self,

@@ -6,6 +6,7 @@ Every value from documents or users is escaped; links point only to routes of th
 from __future__ import annotations
 
 import datetime as dt
+import re
 from html import escape
 from urllib.parse import quote
 
@@ -52,12 +53,23 @@ def source_cards_html(citations: list[Citation], *, root: str = "", language: st
     )
 
 
-_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_<>"})
+# Every character that opens Markdown or HTML inline: tags and entities, emphasis, code, links and images, strike-
+# through and maths. Escaped with a backslash, Markdown shows each as itself.
+_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_<>[]!&$~#"})
+_BLOCK_START = re.compile(r"^(?:[-+=>]|\d{1,9}[.)])")
 
 
-def md_escape(text: str) -> str:
-    """Text shown literally inside Gradio's Markdown (chat messages): no markup, no HTML from documents."""
-    return " ".join(text.split()).translate(_MD_SPECIAL)
+def md_escape(text: str, *, as_typed: bool = False) -> str:
+    """Text shown literally inside Gradio's Markdown (chat messages): no markup, no HTML, nothing that loads.
+
+    `as_typed` (a resident's own message): a line that starts like a list item, quote or heading stays text too.
+    """
+    flat = " ".join(text.split()).translate(_MD_SPECIAL)
+    if as_typed:
+        m = _BLOCK_START.match(flat)
+        if m:
+            flat = flat[: m.end() - 1] + "\\" + flat[m.end() - 1 :]
+    return flat
 
 
 def source_cards_md(citations: list[Citation], *, root: str = "", language: str = "sv") -> str:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import STAFF_PASSWORD
+from tests.browser.conftest import ADMIN, STAFF_PASSWORD, ForeignSite
 
 pytestmark = pytest.mark.browser
 
@@ -38,11 +38,13 @@ def ask(page: Any, question: str) -> Any:
     return answer
 
 
-def sign_in(page: Any, base: str) -> None:
+def sign_in(page: Any, base: str, name: str = ADMIN) -> None:
     page.goto(base + "/personal/")
+    page.get_by_label("Användarnamn").fill(name)
     page.get_by_label("Lösenord").fill(STAFF_PASSWORD)
     page.get_by_role("button", name="Logga in").click()
     page.get_by_role("heading", name="Personalkonsol").wait_for()
+    expect(page.locator("#inloggad")).to_contain_text(name)
 
 
 def test_widget_streams_a_cited_answer_with_source_cards(
@@ -141,9 +143,10 @@ def test_console_refuses_without_sign_in(page: Any, live_server: str) -> None:
     assert page.url.endswith("/personal/logga-in")
     expect(page.get_by_role("heading", name="Personalkonsol – logga in")).to_be_visible()
     assert page.locator("#konsol-stycken").count() == 0
+    page.get_by_label("Användarnamn").fill(ADMIN)
     page.get_by_label("Lösenord").fill("fel-lösenord-123")
     page.get_by_role("button", name="Logga in").click()
-    expect(page.get_by_role("alert").get_by_text("Fel lösenord")).to_be_visible()
+    expect(page.get_by_role("alert").get_by_text("Fel användarnamn eller lösenord")).to_be_visible()
     assert page.url.endswith("/personal/logga-in")
     response = page.context.request.get(live_server + "/personal/config")
     assert response.status == 401
@@ -168,20 +171,26 @@ def test_keyboard_only_and_phone_width(browser: Any, live_server: str, screensho
         ctx.close()
 
 
-def test_the_sample_host_page_embeds_the_widget(page: Any, live_server: str) -> None:
+def test_the_sample_host_page_embeds_the_widget(
+    browser: Any, embedding_server: str, foreign_site: ForeignSite
+) -> None:
+    """docs/embed-example.html served by another site whose origin is in RAG_EMBED_ORIGINS."""
     root = Path(__file__).resolve().parents[2]
     html = (root / "docs" / "embed-example.html").read_text(encoding="utf-8")
     assert 'src="http://127.0.0.1:7860/"' in html
-    page.goto(live_server + "/api/health")  # an http origin for the host page, like a real site
-    page.set_content(html.replace("http://127.0.0.1:7860/", live_server + "/"))
-    frame = page.frame_locator("iframe.fraga-staden")
-    expect(frame.get_by_role("heading", name="Fråga Helsingborgs stad")).to_be_visible()
-    box = frame.get_by_label("Din fråga")
-    box.fill(PHONE_Q)
-    box.press("Enter")
-    expect(frame.locator('#samtal [data-testid="bot"]').last.locator("blockquote").first).to_contain_text(
-        "[1]"
-    )
+    page = browser.new_context(viewport={"width": 1280, "height": 900}, locale="sv-SE").new_page()
+    try:
+        page.goto(foreign_site.serve(html.replace("http://127.0.0.1:7860/", embedding_server + "/")))
+        frame = page.frame_locator("iframe.fraga-staden")
+        expect(frame.get_by_role("heading", name="Fråga Helsingborgs stad")).to_be_visible()
+        box = frame.get_by_label("Din fråga")
+        box.fill(PHONE_Q)
+        box.press("Enter")
+        expect(frame.locator('#samtal [data-testid="bot"]').last.locator("blockquote").first).to_contain_text(
+            "[1]"
+        )
+    finally:
+        page.context.close()
 
 
 def test_reindex_from_the_console_picks_up_a_new_document(
