@@ -14,7 +14,7 @@ import numpy as np
 from rag.attribution import SupportChecker, strip_markers
 from rag.config import Settings
 from rag.embedders.base import Embedder, make_embedder
-from rag.errors import InputError
+from rag.errors import GenerationUnavailableError, InputError
 from rag.evidence import (
     MAX_QUOTE_CHARS,
     Evidence,
@@ -29,13 +29,13 @@ from rag.evidence import (
     source_sentences,
     source_wording,
 )
-from rag.generation.base import Generator, make_generator
+from rag.generation.base import Generator, make_generator, until_unavailable
 from rag.guard import GuardVerdict, inspect_question
 from rag.handoff import Handoff, find_handoff
 from rag.privacy import find_personal_data, redact
 from rag.prompting import build_messages, detect_language, render_prompt, say
 from rag.retrieval import HybridRetriever, RetrievalSettings
-from rag.store import IndexData, load_index
+from rag.store import IndexData, make_store
 from rag.text import content_terms, extract_facts, fact_in_passage, split_sentences
 from rag.translation import Translator
 from rag.types import Answer, AnswerDelta, Chunk, Citation, Hit, SentenceCheck, Turn
@@ -109,7 +109,7 @@ class AssistantService:
         with self._lock:
             if self._retriever is None:
                 if self._index is None:
-                    self._index = load_index(self.settings.index_dir)
+                    self._index = make_store(self.settings).load()
                 self._retriever = HybridRetriever(
                     self._index,
                     self.embedder,
@@ -227,7 +227,9 @@ class AssistantService:
         kept: list[tuple[SentenceCheck, int]] = []
         checks: list[SentenceCheck] = []
         emitted = 0  # sentences of raw already verified
-        for piece in self.generator.stream(messages, max_tokens=self.settings.llm_max_tokens):
+        llm_failed: list[GenerationUnavailableError] = []  # no LLM server answered, or the reply broke off
+        pieces = self.generator.stream(messages, max_tokens=self.settings.llm_max_tokens)
+        for piece in until_unavailable(pieces, llm_failed):
             if first_token is None:
                 first_token = time.perf_counter()
             n_tokens += 1
@@ -242,6 +244,14 @@ class AssistantService:
             text = self._verify(sentence, passages, spare, prep, kept, checks)
             if text and prep.language == "sv":
                 yield AnswerDelta(text)
+        if llm_failed:  # staff read why in the log; the answer says llm_unavailable
+            log.error("%s (kept %d characters of the reply)", llm_failed[0], len(raw))
+            if not raw:
+                answer = self._refusal(prep, hits, "llm_unavailable", retrieval.confidence, timings, t_start)
+                answer.llm_called, answer.prompt = True, render_prompt(messages)
+                yield AnswerDelta(answer.text)
+                yield answer
+                return
         written = [check.text for check, _ in kept]  # in Swedish, as verified
         if prep.language != "sv":
             # Translated only now: the LLM serves one request at a time, and the answer's own stream held it.
@@ -647,7 +657,10 @@ class AssistantService:
         timings: dict[str, float],
         t_start: float,
     ) -> Answer:
-        text = say(reason if reason in ("injection", "personal_case") else "not_relevant", prep.language)
+        text = say(
+            reason if reason in ("injection", "personal_case", "llm_unavailable") else "not_relevant",
+            prep.language,
+        )
         text += "\n" + self.handoff.render(prep.language)
         if prep.guard.personal_data:
             text += "\n\n" + say("personal_data", prep.language)

@@ -35,7 +35,9 @@ def create_app(
     settings = settings or service.settings
     web = web or WebSettings.from_env()
     store = store or WebStore(settings.data_dir / DB_NAME, retention_days=web.retention_days)
-    gate = gate or GenerationQueue(max_waiting=web.queue_size, wait_s=web.queue_wait_s)
+    gate = gate or GenerationQueue(
+        max_waiting=web.queue_size, wait_s=web.queue_wait_s, workers=service.generator.capacity
+    )
     assistant = WebAssistant(service, store, gate)
     staff = auth.StaffAuth(web)
 
