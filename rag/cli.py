@@ -1,4 +1,4 @@
-"""Command line: `rag ingest`, `rag ask`, `rag models`. Domain errors become one clear line and exit code 2."""
+"""Command line: `rag ingest`, `rag ask`, `rag models`, `rag migrate`. Domain errors become one clear line and exit code 2."""
 
 from __future__ import annotations
 
@@ -26,13 +26,14 @@ def _settings(args: argparse.Namespace) -> Settings:
 def cmd_ingest(args: argparse.Namespace) -> int:
     from rag.embedders import make_embedder
     from rag.ingest import Ingestor, default_chunker
+    from rag.store import make_store
 
     settings = _settings(args)
     corpus = Path(args.corpus) if args.corpus else settings.corpus_dir
     ingestor = Ingestor(
         make_embedder(settings),
         default_chunker(settings.chunk_size, settings.chunk_overlap),
-        index_root=settings.index_dir,
+        store=make_store(settings),
     )
     report = ingestor.run(corpus)
     if report.full_rebuild_reason:
@@ -93,6 +94,39 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Schema migrations in RAG_DATABASE_URL, then the embedded index copied in (no document is embedded
+    again): what moving an embedded install to PostgreSQL takes (docs/deploy.md)."""
+    from rag.db.postgres import database
+    from rag.pgstore import INDEX_SCHEMA, PgIndexStore
+    from rag.store import FileIndexStore, Manifest
+
+    settings = _settings(args)
+    if not settings.database_url:
+        raise RagError(
+            "rag migrate needs RAG_DATABASE_URL, e.g. postgresql://rag:secret@db.example.se:5432/rag"
+        )
+    db = database(settings.database_url)
+    for schema in (INDEX_SCHEMA,):
+        db.ensure(schema)
+        print(f"Schema {schema.component}: version {schema.version} in {db.display_url}")
+    if args.schema_only:
+        return 0
+    source = FileIndexStore(Path(args.source) if args.source else settings.index_dir)
+    data = source.load()
+    target = PgIndexStore(db, settings.index_name)
+    with target.lock():
+        where = target.write(Manifest.from_dict(data.manifest.to_dict()), data.chunks, data.vectors)
+    copied = target.load()
+    if [c.chunk_id for c in copied.chunks] != [c.chunk_id for c in data.chunks]:
+        raise RagError(f"the index read back from {where} differs from {source.location}; it was not moved")
+    print(
+        f"Index: {len(data.chunks)} chunks of {len(data.manifest.documents)} documents from {source.location} "
+        f"-> {where} (vectors copied, nothing embedded again). Serve it with RAG_STORE=postgres."
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="rag", description="Helsingborgs stads svarsassistent")
     p.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
@@ -111,13 +145,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--debug", action="store_true", help="with --json: include the prompt and the raw generation"
     )
     ask.add_argument("--history", help='earlier turns as JSON: [{"role": "user", "content": "..."}, ...]')
-    ask.add_argument("--generator", help="llama-cpp | scripted (or RAG_GENERATOR)")
+    ask.add_argument("--generator", help="llama-cpp | openai | scripted (or RAG_GENERATOR)")
     ask.add_argument("--quiet-stream", action="store_true", help=argparse.SUPPRESS)
     ask.set_defaults(func=cmd_ask)
 
     mod = sub.add_parser("models", help="assemble and checksum the default LLM into models/")
     mod.add_argument("--force", action="store_true", help="assemble again even if a verified file exists")
     mod.set_defaults(func=cmd_models)
+
+    mig = sub.add_parser(
+        "migrate",
+        help="PostgreSQL (RAG_DATABASE_URL): run the schema migrations and copy the embedded index in",
+    )
+    mig.add_argument("--schema-only", action="store_true", help="only run the schema migrations")
+    mig.add_argument("--from", dest="source", help="the embedded index folder (default: RAG_INDEX_DIR)")
+    mig.set_defaults(func=cmd_migrate)
     return p
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import time
 from collections.abc import Callable
@@ -14,7 +13,7 @@ from rag.chunking import Chunker, ChunkerSettings
 from rag.embedders.base import Embedder
 from rag.errors import DocumentError, IndexCorruptError, RagError
 from rag.loaders import list_corpus_files, load_document, load_metadata
-from rag.store import FORMAT_VERSION, IndexData, Manifest, load_index, read_manifest, write_index
+from rag.store import FORMAT_VERSION, FileIndexStore, IndexData, IndexStore, Manifest
 from rag.types import Chunk, Document, IngestReport
 
 log = logging.getLogger(__name__)
@@ -45,19 +44,25 @@ def tqdm_progress(total: int) -> Callable[[int], None]:
 
 
 class Ingestor:
-    def __init__(self, embedder: Embedder, chunker: Chunker | None = None, *, index_root: Path) -> None:
+    """Brings an index store in line with a corpus folder. Pass the store, or (files backend) its folder."""
+
+    def __init__(
+        self,
+        embedder: Embedder,
+        chunker: Chunker | None = None,
+        *,
+        index_root: Path | None = None,
+        store: IndexStore | None = None,
+    ) -> None:
+        if (index_root is None) == (store is None):
+            raise ValueError("pass either index_root (a folder) or store, not both")
         self.embedder = embedder
         self.chunker = chunker or Chunker()
-        self.index_root = index_root
+        self.store: IndexStore = store or FileIndexStore(index_root)  # type: ignore[arg-type]
 
     def run(self, corpus_dir: Path, *, progress: ProgressFactory | None = tqdm_progress) -> IngestReport:
         """Bring the index in line with corpus_dir. Holds a lock so two ingests never interleave."""
-        self.index_root.mkdir(parents=True, exist_ok=True)
-        with open(self.index_root / ".ingest.lock", "w") as lock:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError as exc:
-                raise RagError("another ingest is running on this index; wait for it to finish") from exc
+        with self.store.lock():
             return self._run(corpus_dir, progress)
 
     def _run(self, corpus_dir: Path, progress: ProgressFactory | None) -> IngestReport:
@@ -76,7 +81,7 @@ class Ingestor:
         chunker_settings = self.chunker.settings.to_dict()
         rebuild_reason: str | None = None
         try:
-            old_manifest = read_manifest(self.index_root)
+            old_manifest = self.store.read_manifest()
         except IndexCorruptError as exc:
             old_manifest, rebuild_reason = None, f"the previous index is damaged ({exc})"
         old_data: IndexData | None = None
@@ -85,7 +90,7 @@ class Ingestor:
             old_manifest = None  # an older format is outdated, not damaged (a newer one is): not loaded
         if old_manifest is not None:
             try:  # a manifest alone proves little: the other files must load and agree with it
-                old_data = load_index(self.index_root)
+                old_data = self.store.load()
             except RagError as exc:
                 old_manifest, rebuild_reason = None, f"the previous index is damaged ({exc})"
         if old_manifest is None and rebuild_reason is None:
@@ -112,7 +117,7 @@ class Ingestor:
                 unchanged=unchanged,
                 skipped=skipped,
                 chunks_total=old_manifest.n_chunks,
-                index_dir=str(self.index_root),
+                index_dir=self.store.location,
                 seconds=time.perf_counter() - t0,
             )
         if rebuild_reason:
@@ -159,7 +164,7 @@ class Ingestor:
             documents=manifest_docs,
             skipped=skipped,
         )
-        path = write_index(self.index_root, manifest, chunks, matrix)
+        written = self.store.write(manifest, chunks, matrix)
         report = IngestReport(
             added=added,
             changed=changed,
@@ -169,7 +174,7 @@ class Ingestor:
             chunks_embedded=len(todo),
             chunks_total=len(chunks),
             full_rebuild_reason=rebuild_reason,
-            index_dir=str(path),
+            index_dir=written,
             seconds=time.perf_counter() - t0,
         )
         log.info(

@@ -14,6 +14,7 @@ from rag.config import Settings
 from rag.errors import RagError
 from rag.ingest import Ingestor, default_chunker
 from rag.privacy import redact
+from rag.store import make_store
 from rag.web.auth import LOGOUT_PATH
 from rag.web.gate import BUSY_SV, QueueFull
 from rag.web.runtime import WebAssistant
@@ -195,7 +196,7 @@ def build_console(assistant: WebAssistant, settings: Settings) -> gr.Blocks:
         ingestor = Ingestor(
             service.embedder,
             default_chunker(settings.chunk_size, settings.chunk_overlap),
-            index_root=settings.index_dir,
+            store=make_store(settings),
         )
         try:
             report = ingestor.run(settings.corpus_dir, progress=factory)
