@@ -99,7 +99,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     again): what moving an embedded install to PostgreSQL takes (docs/deploy.md)."""
     from rag.db.postgres import database
     from rag.pgstore import INDEX_SCHEMA, PgIndexStore
-    from rag.store import FileIndexStore, Manifest
+    from rag.store import FileIndexStore, copy_index
 
     settings = _settings(args)
     if not settings.database_url:
@@ -113,15 +113,11 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     if args.schema_only:
         return 0
     source = FileIndexStore(Path(args.source) if args.source else settings.index_dir)
-    data = source.load()
-    target = PgIndexStore(db, settings.index_name)
-    with target.lock():
-        where = target.write(Manifest.from_dict(data.manifest.to_dict()), data.chunks, data.vectors)
-    copied = target.load()
-    if [c.chunk_id for c in copied.chunks] != [c.chunk_id for c in data.chunks]:
-        raise RagError(f"the index read back from {where} differs from {source.location}; it was not moved")
+    where = copy_index(source, PgIndexStore(db, settings.index_name))
+    manifest = source.read_manifest()
+    assert manifest is not None
     print(
-        f"Index: {len(data.chunks)} chunks of {len(data.manifest.documents)} documents from {source.location} "
+        f"Index: {manifest.n_chunks} chunks of {len(manifest.documents)} documents from {source.location} "
         f"-> {where} (vectors copied, nothing embedded again). Serve it with RAG_STORE=postgres."
     )
     return 0

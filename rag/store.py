@@ -277,6 +277,18 @@ class FileIndexStore(IndexStore):
             yield
 
 
+def copy_index(source: IndexStore, target: IndexStore) -> str:
+    """Make source's live version the target's new live version, vectors as they are (nothing is embedded
+    again), and read it back to check; returns where it now lives. Holds the target's ingest lock."""
+    data = source.load()
+    with target.lock():
+        where = target.write(Manifest.from_dict(data.manifest.to_dict()), data.chunks, data.vectors)
+    copied = target.load()
+    if copied.chunks != data.chunks or not np.array_equal(copied.vectors, data.vectors):
+        raise RagError(f"the index read back from {where} differs from {source.location}; it was not copied")
+    return where
+
+
 def make_store(settings: Settings) -> IndexStore:
     """The index store RAG_STORE names: files in RAG_INDEX_DIR, or RAG_INDEX_NAME in RAG_DATABASE_URL."""
     if settings.store == "postgres":

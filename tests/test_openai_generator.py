@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -227,3 +228,23 @@ def test_a_reply_that_broke_off_keeps_its_verified_sentences(
     assert answer.raw_generation and answer.raw_generation.endswith("Och sedan")  # all that arrived
     assert any(s.supported for s in answer.sentences)  # the whole sentence before the break was verified
     assert "Och sedan" not in answer.text  # the cut-off fragment was not
+
+
+def test_the_web_app_answers_as_many_at_once_as_the_pool_has_slots_and_shows_the_servers(
+    tmp_path: Path, servers: list[FakeLLMServer]
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from rag.web import WebSettings, create_app
+    from rag.web.fakes import fake_service
+
+    up = serve(servers, "Svar.")
+    dead = closed_port_url()
+    service = fake_service(tmp_path)
+    service._generator = generator([up.url, dead], slots=2)[0]
+    app = create_app(service, web=WebSettings(staff_password="test-lösenord", warm_up=False))
+    assert app.state.assistant.gate.workers == 4
+    list(service.generator.stream(MESSAGES, max_tokens=5))  # type: ignore[arg-type]
+    health = TestClient(app).get("/api/health").json()
+    assert health["generator"]["name"] == "openai:fake-model"
+    assert [s["url"] for s in health["generator"]["servers"]] == [up.url, dead]
