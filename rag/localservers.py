@@ -14,6 +14,7 @@ connection and lives in a temporary folder.
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import hashlib
 import importlib.util
@@ -21,6 +22,7 @@ import logging
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -134,6 +136,7 @@ def start_postgres(*, user: str = PG_USER, timeout_s: float = 60.0) -> LocalPost
         )
         if done.returncode == 0:
             log.info("PostgreSQL from %s listens on 127.0.0.1:%d", install, port)
+            atexit.register(server.stop)  # also when the caller forgets or fails (stop is idempotent)
             return server
     logtail = (root / "log").read_text(errors="replace")[-800:] if (root / "log").exists() else done.stderr
     shutil.rmtree(root, ignore_errors=True)
@@ -234,8 +237,16 @@ class LocalLlamaServer:
         self.log_path.unlink(missing_ok=True)
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: the kernel sends it SIGTERM when the process that started it dies."""
+    with contextlib.suppress(OSError, AttributeError):
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 def start_llama_server(
-    model: Path, *, threads: int = 2, n_ctx: int = 2048, timeout_s: float = 180.0
+    model: Path, *, threads: int = 2, n_ctx: int = 2048, timeout_s: float = 600.0
 ) -> LocalLlamaServer:
     """`python -m llama_cpp.server` on 127.0.0.1:<free port>; ready when GET /v1/models answers."""
     if not Path(model).is_file():
@@ -253,8 +264,11 @@ def start_llama_server(
         "--n_ctx", str(n_ctx), "--interrupt_requests", "false",
     ]  # fmt: skip
     with os.fdopen(fd, "wb") as out:
-        process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent
+        )
     server = LocalLlamaServer(f"http://127.0.0.1:{port}/v1", process, log_path)
+    atexit.register(server.stop)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
