@@ -13,7 +13,7 @@ in ONE transaction: readers see the old version until the commit and the whole n
 part of one; a failed write leaves nothing behind. The previous version is kept for replicas that loaded it
 and have not reloaded yet; older ones are dropped in the same transaction.
 
-Retrieval searches the vectors in PostgreSQL (HNSW). The lexical channel is BM25 over the stored tokens,
+Retrieval finds the dense candidates in PostgreSQL (HNSW) and ranks them by their float32 cosines. The lexical channel is BM25 over the stored tokens,
 built in memory at load as with the files backend: PostgreSQL's own full-text search with the swedish
 configuration was measured against it and lost (docs/deploy.md, "Retrieval parity"). Each replica also keeps
 the chunk texts and vectors in memory (about 2 KB per chunk): the relevance gate, the hand-off and the
@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 HNSW_M = 16  # pgvector's defaults; recall on the dev sets in docs/deploy.md
 HNSW_EF_CONSTRUCTION = 64
 HNSW_EF_SEARCH = 100  # search depth; never below the candidates retrieval asks for
+RESCORE_MARGIN = 16  # candidates fetched beyond k, so a near-tie at the cut-off is decided in float32 too
 KEEP_VERSIONS = 2  # the live one and the one before it
 
 INDEX_SCHEMA = Schema(
@@ -83,37 +84,42 @@ def _lock_key(name: str) -> str:
 
 
 class PgVectorIndex(VectorIndex):
-    """Dense search in one version's table: cosine distance over the HNSW index."""
+    """Dense search in one version's table: the HNSW index (cosine) finds the candidates; their cosines are
+    then computed from the vectors in memory, in float32 as FAISS and the rest of retrieval do, so near-ties
+    order the same way in both stores and every cosine staff see comes from one computation."""
 
-    def __init__(self, db: Database, version_id: int, size: int, location: str) -> None:
+    def __init__(self, db: Database, version_id: int, vectors: np.ndarray, location: str) -> None:
         self.db = db
         self.table = chunk_table(version_id)
-        self.size = size
+        self.vectors = vectors
         self.kind = f"pgvector-hnsw{HNSW_M}"
         self.location = location
 
     def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
         import psycopg
 
-        if self.size == 0 or k <= 0:
+        n = len(self)
+        if n == 0 or k <= 0:
             return []
         literal = _vector_literal(query)
         with self.db.connection() as conn:
             conn.execute("SELECT set_config('hnsw.ef_search', %s, true)", (str(max(HNSW_EF_SEARCH, k)),))
             try:
                 rows = conn.execute(
-                    f"SELECT pos, 1 - (embedding <=> %s::vector) FROM {self.table} "
-                    "ORDER BY embedding <=> %s::vector LIMIT %s",
-                    (literal, literal, min(k, self.size)),
+                    f"SELECT pos FROM {self.table} ORDER BY embedding <=> %s::vector LIMIT %s",
+                    (literal, min(k + RESCORE_MARGIN, n)),
                 ).fetchall()
             except psycopg.errors.UndefinedTable as exc:
                 raise IndexMissingError(
                     self.location, "this version was replaced twice since it was loaded; reload the service"
                 ) from exc
-        return [(int(pos), float(score)) for pos, score in rows]
+        positions = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        scores = self.vectors[positions] @ np.asarray(query, dtype=np.float32).ravel()
+        order = sorted(range(len(positions)), key=lambda i: (-scores[i], positions[i]))[:k]
+        return [(int(positions[i]), float(scores[i])) for i in order]
 
     def __len__(self) -> int:
-        return self.size
+        return len(self.vectors)
 
 
 class PgIndexStore(IndexStore):
@@ -175,7 +181,7 @@ class PgIndexStore(IndexStore):
             raise IndexCorruptError(where, f"vectors have dimension {vectors.shape[1]}, manifest says {dim}")
         lexical = BM25Index([list(r[2]) for r in rows])
         log.info("loaded %s: %d chunks in %.0f ms", where, len(chunks), (time.perf_counter() - t0) * 1000)
-        dense = PgVectorIndex(self.db, version_id, len(chunks), where)
+        dense = PgVectorIndex(self.db, version_id, vectors, where)
         return IndexData(manifest, chunks, vectors, dense, lexical, where)
 
     def write(self, manifest: Manifest, chunks: list[Chunk], vectors: np.ndarray) -> str:
