@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -44,24 +45,35 @@ def build_index(settings: Settings, corpus_dir: Path, index_root: Path) -> tuple
     Returns settings pointing at the new index and the embedder (already loaded) that built it."""
     from rag.embedders.base import make_embedder
     from rag.ingest import Ingestor, default_chunker
+    from rag.store import make_store
 
     if not corpus_dir.is_dir():
         raise FileNotFoundError(
             f"corpus folder not found: {corpus_dir} (pass --corpus DIR with the documents)"
         )
-    live = settings.index_dir.resolve()
-    if index_root.resolve() == live:
+    # With RAG_STORE=postgres the evaluation index is another name in the same database.
+    name = re.sub(r"[^A-Za-z0-9_.:-]", "-", f"eval-{index_root.resolve().parent.name}")[:60]
+    built = settings.with_(index_dir=index_root, corpus_dir=corpus_dir, index_name=name)
+    store, live = make_store(built), make_store(settings).location
+    if store.location == live:
         raise ValueError(
             f"refusing to build the evaluation index into the live index {live}; choose another --out"
         )
+    from rag.embedders.cache import unit_cache_path
+
     embedder = make_embedder(settings)
     report = Ingestor(
-        embedder, default_chunker(settings.chunk_size, settings.chunk_overlap), index_root=index_root
+        embedder,
+        default_chunker(settings.chunk_size, settings.chunk_overlap),
+        store=store,
+        unit_cache=unit_cache_path(built),
     ).run(corpus_dir)
-    log.info("evaluation index: %d chunks in %s (%.1f s)", report.chunks_total, index_root, report.seconds)
+    log.info(
+        "evaluation index: %d chunks in %s (%.1f s)", report.chunks_total, store.location, report.seconds
+    )
     if report.skipped:
         log.warning("skipped while ingesting: %s", report.skipped)
-    return settings.with_(index_dir=index_root, corpus_dir=corpus_dir), embedder
+    return built, embedder
 
 
 def retrieval_answer(service: AssistantService, q: Question, history: Sequence[Turn]) -> dict[str, Any]:

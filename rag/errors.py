@@ -41,3 +41,19 @@ class DocumentError(RagError):
         super().__init__(f"{path}: {reason}")
         self.path = path
         self.reason = reason
+
+
+class GenerationUnavailableError(RagError):
+    """No LLM server gave a reply: every server is down, failing or busy, or a reply broke off.
+
+    The service answers the resident with the hand-off (phone, chat, visit) and logs this message for staff;
+    ``partial`` tells that part of the reply had already arrived (it is never retried: a second server
+    would write another reply)."""
+
+    def __init__(self, detail: str, *, partial: bool = False) -> None:
+        what = "The LLM server's reply broke off" if partial else "No LLM server answered"
+        super().__init__(
+            f"{what}: {detail}. Check that the servers in RAG_LLM_URLS run (GET <url>/models must answer)."
+        )
+        self.detail = detail
+        self.partial = partial

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import time
 from collections.abc import Callable
@@ -16,7 +15,7 @@ from rag.embedders.cache import FILE as UNIT_VECTORS
 from rag.embedders.cache import VectorCache
 from rag.errors import DocumentError, IndexCorruptError, RagError
 from rag.loaders import list_corpus_files, load_document, load_metadata
-from rag.store import FORMAT_VERSION, IndexData, Manifest, load_index, read_manifest, write_index
+from rag.store import FORMAT_VERSION, FileIndexStore, IndexData, IndexStore, Manifest
 from rag.types import Chunk, Document, IngestReport
 from rag.units import source_units
 
@@ -48,19 +47,30 @@ def tqdm_progress(total: int) -> Callable[[int], None]:
 
 
 class Ingestor:
-    def __init__(self, embedder: Embedder, chunker: Chunker | None = None, *, index_root: Path) -> None:
+    """Brings an index store in line with a corpus folder. Pass the store, or (files backend) its folder."""
+
+    def __init__(
+        self,
+        embedder: Embedder,
+        chunker: Chunker | None = None,
+        *,
+        index_root: Path | None = None,
+        store: IndexStore | None = None,
+        unit_cache: Path | None = None,
+    ) -> None:
+        if (index_root is None) == (store is None):
+            raise ValueError("pass either index_root (a folder) or store, not both")
         self.embedder = embedder
         self.chunker = chunker or Chunker()
-        self.index_root = index_root
+        self.store: IndexStore = store or FileIndexStore(index_root)  # type: ignore[arg-type]
+        # where the unit vectors are kept: beside a files index, or where the caller says (unit_cache_path)
+        if unit_cache is None and isinstance(self.store, FileIndexStore):
+            unit_cache = self.store.root / UNIT_VECTORS
+        self.unit_cache = unit_cache
 
     def run(self, corpus_dir: Path, *, progress: ProgressFactory | None = tqdm_progress) -> IngestReport:
         """Bring the index in line with corpus_dir. Holds a lock so two ingests never interleave."""
-        self.index_root.mkdir(parents=True, exist_ok=True)
-        with open(self.index_root / ".ingest.lock", "w") as lock:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError as exc:
-                raise RagError("another ingest is running on this index; wait for it to finish") from exc
+        with self.store.lock():
             return self._run(corpus_dir, progress)
 
     def _run(self, corpus_dir: Path, progress: ProgressFactory | None) -> IngestReport:
@@ -79,7 +89,7 @@ class Ingestor:
         chunker_settings = self.chunker.settings.to_dict()
         rebuild_reason: str | None = None
         try:
-            old_manifest = read_manifest(self.index_root)
+            old_manifest = self.store.read_manifest()
         except IndexCorruptError as exc:
             old_manifest, rebuild_reason = None, f"the previous index is damaged ({exc})"
         old_data: IndexData | None = None
@@ -88,7 +98,7 @@ class Ingestor:
             old_manifest = None  # an older format is outdated, not damaged (a newer one is): not loaded
         if old_manifest is not None:
             try:  # a manifest alone proves little: the other files must load and agree with it
-                old_data = load_index(self.index_root)
+                old_data = self.store.load()
             except RagError as exc:
                 old_manifest, rebuild_reason = None, f"the previous index is damaged ({exc})"
         if old_manifest is None and rebuild_reason is None:
@@ -117,7 +127,7 @@ class Ingestor:
                 skipped=skipped,
                 chunks_total=old_manifest.n_chunks,
                 units_embedded=units,
-                index_dir=str(self.index_root),
+                index_dir=self.store.location,
                 seconds=time.perf_counter() - t0,
             )
         if rebuild_reason:
@@ -164,7 +174,7 @@ class Ingestor:
             documents=manifest_docs,
             skipped=skipped,
         )
-        path = write_index(self.index_root, manifest, chunks, matrix)
+        written = self.store.write(manifest, chunks, matrix)
         units = self._embed_units(chunks, progress)
         report = IngestReport(
             added=added,
@@ -176,7 +186,7 @@ class Ingestor:
             chunks_total=len(chunks),
             units_embedded=units,
             full_rebuild_reason=rebuild_reason,
-            index_dir=str(path),
+            index_dir=written,
             seconds=time.perf_counter() - t0,
         )
         log.info(
@@ -194,7 +204,7 @@ class Ingestor:
     def _embed_units(self, chunks: list[Chunk], progress: ProgressFactory | None) -> int:
         """Embed every unit (sentence, list item …) of the chunks that the unit-vector cache lacks, so the
         answer-sentence scorer never embeds at question time; units no chunk has any more are dropped."""
-        cache = VectorCache(self.embedder, self.index_root / UNIT_VECTORS)
+        cache = VectorCache(self.embedder, self.unit_cache)
         texts = [u.text for c in chunks for u in source_units(c.text, c.title)]
         todo = cache.missing(texts)
         advance = progress(len(todo)) if progress and todo else None

@@ -115,6 +115,7 @@ TEXTS = {
         "en handläggare som känner till ditt ärende. Kontaktcenter hjälper dig vidare:",
         "injection": "Jag svarar bara på frågor om Helsingborgs stad utifrån stadens egna dokument och kan inte "
         "ändra hur jag arbetar. Vill du prata med en människa finns kontaktcenter:",
+        "llm_unavailable": "Jag kan tyvärr inte svara just nu. En kommunvägledare på kontaktcenter kan hjälpa dig:",
         "personal_data": "Tänk på att det du skriver till staden kan bli allmän handling. Skriv därför inte "
         "personnummer, telefonnummer, e-post eller andra personuppgifter här.",
     },
@@ -131,6 +132,7 @@ TEXTS = {
         "case does that. The contact centre can help you further:",
         "injection": "I only answer questions about the City of Helsingborg from the city's own documents, and I "
         "can't change how I work. If you want to talk to a person, contact the contact centre:",
+        "llm_unavailable": "I can't answer right now, sorry. A municipal guide at the contact centre can help you:",
         "personal_data": "Please remember that what you write to the city can become a public document (allmän "
         "handling). Don't share personal identity numbers, phone numbers, e-mail addresses or "
         "other personal data here.",

@@ -19,9 +19,8 @@ from dataclasses import replace
 from rag.attribution import SupportChecker
 from rag.config import Settings
 from rag.embedders.base import Embedder, make_embedder
-from rag.embedders.cache import FILE as VECTOR_FILE
-from rag.embedders.cache import VectorCache
-from rag.errors import InputError
+from rag.embedders.cache import VectorCache, unit_cache_path
+from rag.errors import GenerationUnavailableError, InputError
 from rag.generation.base import Generator, make_generator
 from rag.handoff import Handoff, find_handoff
 from rag.logistic import LogisticModel
@@ -37,7 +36,7 @@ from rag.stages.gate import GateStage, lexical_gate_model
 from rag.stages.generate import GenerateStage, Generation
 from rag.stages.guard import GuardStage, Prepared
 from rag.stages.verify import Verified, VerifyStage
-from rag.store import IndexData, load_index
+from rag.store import IndexData, make_store
 from rag.text import extract_facts
 from rag.translation import Translator, meaning_threshold
 from rag.types import Answer, AnswerDelta, Hit, Retrieval, SentenceCheck, Turn
@@ -125,7 +124,7 @@ class AssistantService:
         with self._lock:
             if self._retriever is None:
                 if self._index is None:
-                    self._index = load_index(self.settings.index_dir)
+                    self._index = make_store(self.settings).load()
                 self._retriever = HybridRetriever(
                     self._index,
                     self.embedder,
@@ -140,7 +139,7 @@ class AssistantService:
     @property
     def scorer(self) -> AnswerScorer:
         if self._scorer is None:
-            vectors = VectorCache(self.embedder, self.settings.index_dir / VECTOR_FILE)
+            vectors = VectorCache(self.embedder, unit_cache_path(self.settings))
             model = self._scorer_model or fitted_for(SCORER_PARAMS, self.embedder.model_id, lexical_model)
             self._scorer = AnswerScorer(model, vectors)
         return self._scorer
@@ -205,6 +204,21 @@ class AssistantService:
         timings: dict[str, float] = {}
         try:
             prep = self.guard.run(question, history)
+        except (
+            GenerationUnavailableError
+        ) as exc:  # a question in another language, and no LLM to translate it
+            log.error("%s", exc)
+            lang = detect_language(question if isinstance(question, str) else "")
+            text = refusal_text("llm_unavailable", lang, self.handoff, False)
+            yield AnswerDelta(text)
+            yield Answer(
+                question=str(question),
+                text=text,
+                refused=True,
+                language=lang,
+                refusal_reason="llm_unavailable",
+            )
+            return
         except InputError:
             lang = detect_language(question if isinstance(question, str) else "")
             yield Answer(
@@ -308,6 +322,10 @@ class AssistantService:
             decision = decide(written, best, settings)
         timings["time_to_first_token"] = gen.time_to_first_token_ms
         timings["generation"] = gen.total_ms
+        if gen.failed is not None:  # staff read why in the log; the answer says llm_unavailable
+            log.error("%s (kept %d characters of the reply)", gen.failed, len(gen.raw))
+            if not gen.raw:
+                decision = Decision(refuse=True, why=f"no LLM server answered: {gen.failed}")
 
         answer_meta = {
             "llm_called": True,
@@ -318,7 +336,13 @@ class AssistantService:
         }
         if decision.refuse:
             log.info("refused after the LLM: %s", decision.why)
-            reason = "model_said_unknown" if _DONT_KNOW.search(gen.raw) else "no_answer"
+            reason = (
+                "llm_unavailable"
+                if gen.failed is not None and not gen.raw
+                else "model_said_unknown"
+                if _DONT_KNOW.search(gen.raw)
+                else "no_answer"
+            )
             for event in self._refuse(
                 prep, retrieval.hits, reason, verdict.probability, timings, t_start, scored
             ):

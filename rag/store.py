@@ -1,6 +1,10 @@
-"""The persisted index: manifest, chunk store, vectors, FAISS file and lexical index, swapped in atomically.
+"""The persisted index: manifest, chunk store, vectors, dense and lexical index, swapped in atomically.
 
-Layout under the index root (``embeddings/``)::
+The seam is :class:`IndexStore` (read the manifest, load, write a new version, lock for an ingest), with
+:func:`make_store` choosing the backend from RAG_STORE: ``files`` (below, the embedded default) or
+``postgres`` (rag/pgstore.py: PostgreSQL with pgvector).
+
+Layout of the files backend under the index root (``embeddings/``)::
 
     current -> index-<timestamp>-<id>/      a symlink, replaced with one atomic rename
     index-<timestamp>-<id>/
@@ -13,23 +17,31 @@ Layout under the index root (``embeddings/``)::
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import logging
 import os
 import shutil
 import time
 import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from rag.errors import IndexCorruptError, IndexMissingError, RagError
-from rag.index.dense import FaissIndex
+from rag.index.dense import FaissIndex, VectorIndex
 from rag.index.lexical import BM25Index
 from rag.text import lexical_tokens
 from rag.types import Chunk
+
+if TYPE_CHECKING:
+    from rag.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -69,9 +81,9 @@ class IndexData:
     manifest: Manifest
     chunks: list[Chunk]
     vectors: np.ndarray
-    dense: FaissIndex
+    dense: VectorIndex
     lexical: BM25Index
-    path: Path
+    path: Path | str  # the version's folder (files), or where it lives in PostgreSQL
 
     def doc_chunks(self) -> dict[str, list[int]]:
         out: dict[str, list[int]] = {}
@@ -210,3 +222,78 @@ def _fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+# --- the store seam -------------------------------------------------------------------------------------------
+
+
+class IndexStore(ABC):
+    """Where the index lives. Readers load the live version whole; a writer adds a complete new version and
+    makes it live in one step, so a reader never sees half an index."""
+
+    location: str  # for messages and reports
+
+    @abstractmethod
+    def read_manifest(self) -> Manifest | None:
+        """The live manifest, or None when there is no index (a damaged one raises IndexCorruptError)."""
+
+    @abstractmethod
+    def load(self) -> IndexData:
+        """The live version, checked (IndexMissingError when there is none, IndexCorruptError when damaged)."""
+
+    @abstractmethod
+    def write(self, manifest: Manifest, chunks: list[Chunk], vectors: np.ndarray) -> str:
+        """Store a complete new version and make it the live one at once; returns where it lives."""
+
+    @abstractmethod
+    def lock(self) -> contextlib.AbstractContextManager[None]:
+        """Held through a whole ingest: a second ingest of the same index fails at once with RagError."""
+
+
+class FileIndexStore(IndexStore):
+    """The index in a folder (RAG_INDEX_DIR), swapped by an atomic symlink rename."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.location = str(self.root)
+
+    def read_manifest(self) -> Manifest | None:
+        return read_manifest(self.root)
+
+    def load(self) -> IndexData:
+        return load_index(self.root)
+
+    def write(self, manifest: Manifest, chunks: list[Chunk], vectors: np.ndarray) -> str:
+        return str(write_index(self.root, manifest, chunks, vectors))
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / ".ingest.lock", "w") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError as exc:
+                raise RagError("another ingest is running on this index; wait for it to finish") from exc
+            yield
+
+
+def copy_index(source: IndexStore, target: IndexStore) -> str:
+    """Make source's live version the target's new live version, vectors as they are (nothing is embedded
+    again), and read it back to check; returns where it now lives. Holds the target's ingest lock."""
+    data = source.load()
+    with target.lock():
+        where = target.write(Manifest.from_dict(data.manifest.to_dict()), data.chunks, data.vectors)
+    copied = target.load()
+    if copied.chunks != data.chunks or not np.array_equal(copied.vectors, data.vectors):
+        raise RagError(f"the index read back from {where} differs from {source.location}; it was not copied")
+    return where
+
+
+def make_store(settings: Settings) -> IndexStore:
+    """The index store RAG_STORE names: files in RAG_INDEX_DIR, or RAG_INDEX_NAME in RAG_DATABASE_URL."""
+    if settings.store == "postgres":
+        from rag.db.postgres import database
+        from rag.pgstore import PgIndexStore
+
+        return PgIndexStore(database(settings.database_url), settings.index_name)
+    return FileIndexStore(settings.index_dir)

@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+from rag.errors import GenerationUnavailableError
 from rag.generation.base import Generator, Message
 from rag.text import extract_facts, fact_in_passage
 
@@ -206,7 +207,11 @@ class Translator:
         for _ in range(2):
             # A second try names what the first lost: the model wrote 'Helsinki' for 'Helsingborg'.
             keep = _KEEP.format(facts=", ".join(lost)) if lost else ""
-            out = " ".join(self._run(request + keep).split())
+            try:
+                out = " ".join(self._run(request + keep).split())
+            except GenerationUnavailableError as exc:
+                log.error("kept the Swedish sentence: %s", exc)
+                return sentence, False
             if not out:
                 return sentence, False
             lost = [f for f in facts_sv if not _name_kept(f, out)]

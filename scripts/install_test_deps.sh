@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Test-only dependencies for the browser tier (tests/browser): Debian's Chromium, Playwright for Python and axe-core.
+# Test-only dependencies: Debian's Chromium, Playwright for Python and axe-core (tests/browser), and the tools that let the
+# PostgreSQL tests run the wheel's server as an unprivileged user when they run as root (useradd, runuser).
 # Idempotent and fast when already done. Playwright's own browser download cannot work here, so we never run
 # `playwright install`; the tests launch /usr/bin/chromium instead.
 set -euo pipefail
@@ -14,6 +15,12 @@ if [ ! -x /usr/bin/chromium ] || [ ! -d /usr/share/fonts/truetype/noto ]; then
   log "installing Chromium from Debian (for the browser tests)"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends chromium fonts-noto-color-emoji
+fi
+
+if [ "$(id -u)" = "0" ] && { ! command -v useradd >/dev/null 2>&1 || ! command -v runuser >/dev/null 2>&1; }; then
+  log "installing useradd and runuser (PostgreSQL in the tests must not run as root)"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends passwd util-linux
 fi
 
 PYBIN=${VENV:-.venv}/bin

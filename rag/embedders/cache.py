@@ -15,10 +15,14 @@ import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from rag.embedders.base import Embedder, ProgressFn
+
+if TYPE_CHECKING:
+    from rag.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -105,3 +109,11 @@ class VectorCache:
             tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp.npz")
             np.savez(tmp, keys=keys, vectors=vectors.astype(np.float32), model_id=self.embedder.model_id)
             os.replace(tmp, self.path)
+
+
+def unit_cache_path(settings: Settings) -> Path:
+    """Where the unit vectors of the configured index are kept: beside a files index, or in the data folder
+    for an index in PostgreSQL (each replica fills its own copy at ingest or as units are first seen)."""
+    if settings.store == "files":
+        return settings.index_dir / FILE
+    return settings.data_dir / f"{settings.index_name}-{FILE}"

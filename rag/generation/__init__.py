@@ -1,4 +1,4 @@
-"""The generator seam: one interface, a llama.cpp backend and a scripted fake, one factory."""
+"""The generator seam: one interface; llama.cpp in-process, OpenAI-compatible servers, a scripted fake; one factory."""
 
 from rag.generation.base import Generator, make_generator
 

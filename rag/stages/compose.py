@@ -66,7 +66,9 @@ def notes(citations: Sequence[Citation], language: str, personal_data: bool) -> 
 
 
 def refusal_text(reason: str, language: str, handoff: Handoff, personal_data: bool) -> str:
-    text = say(reason if reason in ("injection", "personal_case") else "not_relevant", language)
+    text = say(
+        reason if reason in ("injection", "personal_case", "llm_unavailable") else "not_relevant", language
+    )
     text += "\n" + handoff.render(language)
     if personal_data:
         text += "\n\n" + say("personal_data", language)

@@ -11,7 +11,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from rag.attribution import strip_markers
-from rag.generation.base import Generator, Message
+from rag.errors import GenerationUnavailableError
+from rag.generation.base import Generator, Message, until_unavailable
 from rag.text import split_sentences
 
 
@@ -25,6 +26,7 @@ class Generation:
     first_token: float | None = None
     finished: float | None = None
     choice: int | None = None  # the chosen option (choose mode), 0 for none
+    failed: GenerationUnavailableError | None = None  # no LLM server answered, or the reply broke off
 
     @property
     def time_to_first_token_ms(self) -> float:
@@ -46,7 +48,8 @@ class GenerateStage:
     def sentences(self, messages: list[Message], gen: Generation) -> Iterator[str]:
         """Each complete sentence of the reply as soon as the next one has begun; the rest at the end."""
         emitted = 0
-        for piece in self.generator.stream(messages, max_tokens=self.max_tokens):
+        failed: list[GenerationUnavailableError] = []
+        for piece in until_unavailable(self.generator.stream(messages, max_tokens=self.max_tokens), failed):
             if gen.first_token is None:
                 gen.first_token = time.perf_counter()
             gen.tokens += 1
@@ -56,10 +59,14 @@ class GenerateStage:
                 yield parts[emitted]
                 emitted += 1
         gen.finished = time.perf_counter()
+        gen.failed = failed[0] if failed else None
         yield from split_sentences(strip_markers(gen.raw))[emitted:]
 
     def choose(self, messages: list[Message], options: int, gen: Generation) -> int:
-        gen.choice = self.generator.choose(messages, options)
+        try:
+            gen.choice = self.generator.choose(messages, options)
+        except GenerationUnavailableError as exc:
+            gen.failed, gen.choice = exc, 0
         gen.first_token = gen.finished = time.perf_counter()
         gen.raw, gen.tokens = str(gen.choice), 1
         return gen.choice

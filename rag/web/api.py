@@ -284,6 +284,7 @@ def make_router(assistant: WebAssistant, *, max_body_bytes: int, corpus_dir: Pat
                 "chunks": len(index.chunks),
                 "embedder": index.manifest.embedder_id,
                 "queue": queue,
+                "generator": assistant.service.generator.health(),
             }
         )
 

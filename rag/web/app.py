@@ -59,7 +59,9 @@ def create_app(
         sign_in_window_s=web.login_window_s,
         audit_retention_days=web.audit_retention_days,
     )
-    gate = gate or GenerationQueue(max_waiting=web.queue_size, wait_s=web.queue_wait_s)
+    gate = gate or GenerationQueue(
+        max_waiting=web.queue_size, wait_s=web.queue_wait_s, workers=service.generator.capacity
+    )
     assistant = WebAssistant(service, store, gate)
     actions = ConsoleActions(assistant, settings, staff)
     retention = RetentionTimer(store, staff, web.purge_interval_s)

