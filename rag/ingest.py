@@ -1,4 +1,10 @@
-"""Ingest: corpus files -> chunks -> vectors -> a new index, re-embedding only what changed."""
+"""Ingest: corpus files -> documents -> å/ä/ö repair -> chunks -> vectors -> a new index.
+
+Only what changed is done again: a file whose bytes and metadata are as last time is not read again (its
+document comes from the index, so a scanned PDF is not OCR'd twice), and an unchanged document keeps its
+chunks and vectors. Documents whose å/ä/ö were lost in extraction are repaired with the words of the healthy
+documents (rag/repair.py); the index keeps the original text beside the repaired one for staff.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,7 @@ import fcntl
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +20,9 @@ import numpy as np
 from rag.chunking import Chunker, ChunkerSettings
 from rag.embedders.base import Embedder
 from rag.errors import DocumentError, IndexCorruptError, RagError
-from rag.loaders import list_corpus_files, load_document, load_metadata
+from rag.loaders import LOADER_VERSION, file_sha256, list_corpus_files, load_document, load_metadata
+from rag.ocr import OcrEngine
+from rag.repair import AccentRepairer, corpus_vocabulary, repair_note
 from rag.store import FORMAT_VERSION, IndexData, Manifest, load_index, read_manifest, write_index
 from rag.types import Chunk, Document, IngestReport
 
@@ -27,8 +36,43 @@ def passage_text(chunk: Chunk) -> str:
     return f"{chunk.title}. {chunk.text}"
 
 
-def _fingerprint(doc: Document) -> dict[str, object]:
-    return {"sha256": doc.sha256, "title": doc.title, "date": doc.date, "url": doc.url}
+def _fingerprint(sha256: str, meta: dict[str, object]) -> dict[str, object]:
+    """What decides whether a file must be read again: its bytes, its metadata entry and the readers' version."""
+    return {
+        "sha256": sha256,
+        "title": meta.get("title"),
+        "date": meta.get("date"),
+        "url": meta.get("url"),
+        "loader": LOADER_VERSION,
+    }
+
+
+def _same_document(a: Document, b: Document) -> bool:
+    return (a.text, a.title, a.date, a.url, a.pages) == (b.text, b.title, b.date, b.url, b.pages)
+
+
+def _as_extracted(doc: Document) -> Document:
+    """A stored document as its reader returned it (before the å/ä/ö repair)."""
+    return replace(doc, text=doc.original_text, original_text=None) if doc.original_text else doc
+
+
+def _bar(desc: str, unit: str) -> ProgressFactory:
+    def factory(total: int) -> Callable[[int], None]:
+        from tqdm import tqdm
+
+        bar = tqdm(total=total, desc=desc, unit=unit, leave=False)
+
+        def advance(n: int) -> None:
+            bar.update(n)
+            if bar.n >= total:
+                bar.close()
+
+        return advance
+
+    return factory
+
+
+tqdm_ocr_progress = _bar("Läser skannade sidor (OCR)", "sida")
 
 
 def tqdm_progress(total: int) -> Callable[[int], None]:
@@ -45,33 +89,64 @@ def tqdm_progress(total: int) -> Callable[[int], None]:
 
 
 class Ingestor:
-    def __init__(self, embedder: Embedder, chunker: Chunker | None = None, *, index_root: Path) -> None:
+    def __init__(
+        self,
+        embedder: Embedder,
+        chunker: Chunker | None = None,
+        *,
+        index_root: Path,
+        ocr: OcrEngine | None = None,
+        repair: bool = True,
+    ) -> None:
         self.embedder = embedder
         self.chunker = chunker or Chunker()
         self.index_root = index_root
+        self.ocr = ocr  # None: Tesseract, looked for when the first scan needs it
+        self.repair = repair
 
-    def run(self, corpus_dir: Path, *, progress: ProgressFactory | None = tqdm_progress) -> IngestReport:
-        """Bring the index in line with corpus_dir. Holds a lock so two ingests never interleave."""
+    def run(
+        self,
+        corpus_dir: Path,
+        *,
+        progress: ProgressFactory | None = tqdm_progress,
+        ocr_progress: ProgressFactory | None = tqdm_ocr_progress,
+    ) -> IngestReport:
+        """Bring the index in line with corpus_dir. Holds a lock so two ingests never interleave.
+        `progress` counts passages embedded, `ocr_progress` pages read with OCR (per document)."""
         self.index_root.mkdir(parents=True, exist_ok=True)
         with open(self.index_root / ".ingest.lock", "w") as lock:
             try:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError as exc:
                 raise RagError("another ingest is running on this index; wait for it to finish") from exc
-            return self._run(corpus_dir, progress)
+            return self._run(corpus_dir, progress, ocr_progress)
 
-    def _run(self, corpus_dir: Path, progress: ProgressFactory | None) -> IngestReport:
+    def _repaired(self, docs: list[Document]) -> list[Document]:
+        """The documents with lost å/ä/ö restored (the original text kept), the others as they are."""
+        if not self.repair or not docs:
+            return docs
+        probe = AccentRepairer()
+        damaged = {d.source for d in docs if probe.damage(d.text).is_damaged}
+        if not damaged:
+            return docs
+        repairer = AccentRepairer(
+            corpus_vocabulary(d.text for d in docs if d.source not in damaged), lexicon=probe.lexicon
+        )
+        out = []
+        for d in docs:
+            if d.source in damaged:
+                fixed = repairer.repair(d.text)
+                log.info("%s: å/ä/ö restored in %d words", d.source, len(fixed.changes))
+                d = replace(d, text=fixed.text, original_text=d.text) if fixed.changes else d
+            out.append(d)
+        return out
+
+    def _run(
+        self, corpus_dir: Path, progress: ProgressFactory | None, ocr_progress: ProgressFactory | None
+    ) -> IngestReport:
         t0 = time.perf_counter()
         corpus_dir = corpus_dir.resolve()
         metadata = load_metadata(corpus_dir)
-        docs: list[Document] = []
-        skipped: dict[str, str] = {}
-        for path in list_corpus_files(corpus_dir):
-            try:
-                docs.append(load_document(path, corpus_dir, metadata))
-            except DocumentError as exc:
-                skipped[exc.path] = exc.reason
-                log.warning("skipped %s: %s", exc.path, exc.reason)
 
         chunker_settings = self.chunker.settings.to_dict()
         rebuild_reason: str | None = None
@@ -97,20 +172,54 @@ class Ingestor:
                 rebuild_reason = f"chunker settings changed ({old_manifest.chunker} -> {chunker_settings})"
 
         old_docs = old_manifest.documents if (old_manifest and not rebuild_reason) else {}
-        current = {d.source: d for d in docs}
-        added = sorted(s for s in current if s not in old_docs)
-        changed = sorted(
-            s for s in current if s in old_docs and old_docs[s].get("fingerprint") != _fingerprint(current[s])
-        )
-        removed = sorted(s for s in old_docs if s not in current)
-        unchanged = sorted(s for s in current if s in old_docs and s not in changed)
+        stored = old_data.documents if (old_data is not None and old_docs) else {}
 
-        if not (added or changed or removed or rebuild_reason) and old_manifest is not None:
+        extracted: list[Document] = []
+        skipped: dict[str, str] = {}
+        reread = False
+        for path in list_corpus_files(corpus_dir):
+            rel = path.relative_to(corpus_dir).as_posix()
+            try:
+                fingerprint = _fingerprint(file_sha256(path), metadata.get(rel, {}))
+            except OSError as exc:
+                skipped[rel] = f"cannot be read: {exc.strerror}"
+                continue
+            old = old_docs.get(rel)
+            if old is not None and old.get("fingerprint") == fingerprint and rel in stored:
+                extracted.append(_as_extracted(stored[rel]))
+                continue
+            reread = True
+            try:
+                extracted.append(load_document(path, corpus_dir, metadata, ocr=self.ocr, progress=ocr_progress))
+            except DocumentError as exc:
+                skipped[exc.path] = exc.reason
+                log.warning("skipped %s: %s", exc.path, exc.reason)
+        current = {d.source: d for d in extracted}
+        removed = sorted(s for s in old_docs if s not in current)
+
+        if not (reread or removed or rebuild_reason) and old_manifest is not None:
             if old_manifest.skipped != skipped:
                 log.info("skipped files changed but no document did; the index stays as it is")
             return IngestReport(
+                unchanged=sorted(current),
+                skipped=skipped,
+                notes=_notes(stored.values()),
+                chunks_total=old_manifest.n_chunks,
+                index_dir=str(self.index_root),
+                seconds=time.perf_counter() - t0,
+            )
+
+        docs = self._repaired(extracted)
+        unchanged = sorted(
+            d.source for d in docs if d.source in old_docs and d.source in stored and _same_document(d, stored[d.source])
+        )
+        added = sorted(d.source for d in docs if d.source not in old_docs)
+        changed = sorted(d.source for d in docs if d.source in old_docs and d.source not in unchanged)
+        if not (added or changed or removed or rebuild_reason) and old_manifest is not None:
+            return IngestReport(
                 unchanged=unchanged,
                 skipped=skipped,
+                notes=_notes(docs),
                 chunks_total=old_manifest.n_chunks,
                 index_dir=str(self.index_root),
                 seconds=time.perf_counter() - t0,
@@ -140,8 +249,10 @@ class Ingestor:
             manifest_docs[doc.source] = {
                 "doc_id": doc.doc_id,
                 "title": doc.title,
-                "fingerprint": _fingerprint(doc),
+                "fingerprint": _fingerprint(doc.sha256, metadata.get(doc.source, {})),
                 "chunks": len(pairs),
+                "pages": len(doc.pages) if doc.pages else None,
+                "repaired": doc.original_text is not None,
             }
 
         todo = [i for i, v in enumerate(vectors) if v is None]
@@ -159,13 +270,14 @@ class Ingestor:
             documents=manifest_docs,
             skipped=skipped,
         )
-        path = write_index(self.index_root, manifest, chunks, matrix)
+        path = write_index(self.index_root, manifest, chunks, matrix, docs)
         report = IngestReport(
             added=added,
             changed=changed,
             removed=removed,
             unchanged=unchanged,
             skipped=skipped,
+            notes=_notes(docs),
             chunks_embedded=len(todo),
             chunks_total=len(chunks),
             full_rebuild_reason=rebuild_reason,
@@ -183,6 +295,18 @@ class Ingestor:
             len(chunks),
         )
         return report
+
+
+def _notes(docs: object) -> dict[str, list[str]]:
+    """What staff should know per document: its reader's notes (OCR confidence) and the repair."""
+    out: dict[str, list[str]] = {}
+    for d in docs:  # type: ignore[attr-defined]
+        notes = list(d.notes)
+        if d.original_text:
+            notes.append(repair_note(d.original_text, d.text))
+        if notes:
+            out[d.source] = notes
+    return out
 
 
 def default_chunker(chunk_size: int, chunk_overlap: int) -> Chunker:

@@ -54,13 +54,28 @@ MIN_DAMAGE_SHARE = 0.05  # share of words that are damaged for the document to c
 MAX_ACCENT_SHARE = 0.08  # ... and at most this share of its words may carry å/ä/ö (healthy prose: ~0.25)
 MIN_DAMAGED_WORDS = 5
 
+
+
+def _words(text: str) -> frozenset[str]:
+    """A context word list in both spellings: the words around a damaged word are damaged too."""
+    words = text.split()
+    return frozenset(words) | frozenset(w.translate(str.maketrans("åäö", "aao")) for w in words)
+
+
 # Context for the commonest ambiguous words.
-_YEAR_BEFORE = frozenset(
-    "ett i varje per fem sex sju åtta nio tio elva tolv två tre fyra många några flera hela samma detta "
-    "nästa förra senaste första sista halvt om under".split()
-)
-_INFINITIVE_BEFORE = frozenset("att kan kunna ska skall vill måste behöver bör får kommer lätt svårt".split())
-_SUBJECT_BEFORE = frozenset("jag du han hon vi ni de dom man det den".split())
+_YEAR_BEFORE = _words("ett i varje per fem sex sju åtta nio tio elva tolv två tre fyra många några flera hela samma detta "
+    "nästa förra senaste första sista halvt om under")
+_INFINITIVE_BEFORE = _words("att kan kunna ska skall vill måste behöver bör får kommer lätt svårt")
+_SUBJECT_BEFORE = _words("jag du han hon vi ni de dom man det den")
+# word -> (the restored reading, the words before it that call for that reading)
+_BY_WORD_BEFORE: dict[str, tuple[str, frozenset[str]]] = {
+    "satt": ("sätt", _words("ett på nytt nya olika annat andra samma detta vilket bästa sitt vårt mitt eget "
+                               "rätt många flera något inget hållbart enkelt")),
+    "stod": ("stöd", _words("ge ger gav få får fick till för med mer extra ekonomiskt bättre ett eget vårt "
+                               "söka söker ansöka behöver behov särskilt visst rätt socialt")),
+    "svart": ("svårt", _words("så mycket ganska väldigt för är var blir blev vara bli lite inte "
+                                 "extra jättesvårt")),
+}
 
 
 class Lexicon(Protocol):
@@ -227,17 +242,17 @@ class AccentRepairer:
         spelled, s = self.best_spelling(piece)
         if s >= KNOWN and len(piece) >= 3:
             return spelled, s
-        if head and piece.endswith("s") and len(piece) > 4:  # the linking s: "stads-", "lednings-"
+        if head and piece.endswith(("s", "e")) and len(piece) > 4:  # linking s or e: "stads-", "tjänste-"
             spelled, s = self.best_spelling(piece[:-1])
             if s >= KNOWN:
-                return spelled + "s", s
+                return spelled + piece[-1], s
         return None
 
     def _is_plain_compound(self, word: str, depth: int = 0) -> bool:
         for i in range(3, len(word) - 2):
             head, tail = word[:i], word[i:]
             head_ok = self.score(head) >= KNOWN or (
-                head.endswith("s") and len(head) > 4 and self.score(head[:-1]) >= KNOWN
+                head.endswith(("s", "e")) and len(head) > 4 and self.score(head[:-1]) >= KNOWN
             )
             if not head_ok:
                 continue
@@ -293,7 +308,11 @@ class AccentRepairer:
         name = word[0].isupper() and not sentence_start and not word.isupper()
         before = prev.lower() if prev and not sentence_start else ""
         if lw == "ar":
-            best = "år" if (before.isdigit() and int(before) < 200) or before in _YEAR_BEFORE else "är"
+            year_after = bool(nxt and re.fullmatch(r"(19|20)\d\d", nxt))
+            year_before = (before.isdigit() and int(before) < 200) or before in _YEAR_BEFORE
+            best = "år" if year_before or year_after else "är"
+        elif lw in _BY_WORD_BEFORE and before in _BY_WORD_BEFORE[lw][1]:
+            best = _BY_WORD_BEFORE[lw][0]
         elif lw == "forsta":
             best = "förstå" if before in _INFINITIVE_BEFORE else "första"
         elif lw == "sa" and before in _SUBJECT_BEFORE:
@@ -396,3 +415,18 @@ def measure(truth: str, repairer: AccentRepairer) -> RepairFigures:
         if t != d and r != t:
             missed.append((d, t))
     return RepairFigures(damaged, changed, correct, errors, missed)
+
+
+def restored_words(original: str, repaired: str) -> Counter[str]:
+    """The words the repair changed (as they read now), counted: the texts have the same length."""
+    counts: Counter[str] = Counter()
+    for m in _WORD.finditer(repaired):
+        if original[m.start() : m.end()] != m.group(0):
+            counts[m.group(0).lower()] += 1
+    return counts
+
+
+def repair_note(original: str, repaired: str, limit: int = 8) -> str:
+    counts = restored_words(original, repaired)
+    common = ", ".join(f"{w} ({n})" for w, n in counts.most_common(limit))
+    return f"å/ä/ö were lost in extraction and restored in {sum(counts.values())} words: {common}"

@@ -9,6 +9,9 @@ Layout under the index root (``embeddings/``)::
         vectors.npy     float32 (n, dim), kept so re-ingest reuses the vectors of unchanged documents
         dense.faiss     the FAISS index over vectors.npy
         lexical.json    the tokens of every chunk; BM25 statistics are rebuilt on load
+        documents.jsonl one Document per line: the text passages point into, its page offsets, the text before
+                        å/ä/ö were restored; the document viewer reads it, and ingest reuses it for files that
+                        did not change (a scanned PDF is not read with OCR again)
 """
 
 from __future__ import annotations
@@ -29,15 +32,15 @@ from rag.errors import IndexCorruptError, IndexMissingError, RagError
 from rag.index.dense import FaissIndex
 from rag.index.lexical import BM25Index
 from rag.text import lexical_tokens
-from rag.types import Chunk
+from rag.types import Chunk, Document
 
 log = logging.getLogger(__name__)
 
 # 2: genitive definite '-ans' stemmed like '-an'; 3: 'caféet'/'cafét' -> 'cafe'; 4: 'digitalt' -> 'digital'
-# (each changed the lexical tokens)
-FORMAT_VERSION = 4
+# (each changed the lexical tokens); 5: documents.jsonl, pages in chunks, å/ä/ö restored at ingest
+FORMAT_VERSION = 5
 CURRENT = "current"
-FILES = ("manifest.json", "chunks.jsonl", "vectors.npy", "dense.faiss", "lexical.json")
+FILES = ("manifest.json", "chunks.jsonl", "vectors.npy", "dense.faiss", "lexical.json", "documents.jsonl")
 
 
 @dataclass
@@ -72,6 +75,7 @@ class IndexData:
     dense: FaissIndex
     lexical: BM25Index
     path: Path
+    documents: dict[str, Document] = field(default_factory=dict)  # source -> the document as indexed
 
     def doc_chunks(self) -> dict[str, list[int]]:
         out: dict[str, list[int]] = {}
@@ -120,6 +124,14 @@ def load_index(root: Path) -> IndexData:
             if line.strip()
         ]
         vectors = np.load(path / "vectors.npy", allow_pickle=False)
+        documents = {
+            d.source: d
+            for d in (
+                Document.from_dict(json.loads(line))
+                for line in (path / "documents.jsonl").read_text(encoding="utf-8").splitlines()
+                if line.strip()
+            )
+        }
     except (OSError, ValueError, TypeError) as exc:
         raise IndexCorruptError(str(path), f"the chunk store is unreadable ({exc})") from exc
     dense = FaissIndex.load(path / "dense.faiss")
@@ -133,10 +145,16 @@ def load_index(root: Path) -> IndexData:
         raise IndexCorruptError(
             str(path), f"vectors have dimension {vectors.shape[1]}, manifest says {manifest.dim}"
         )
-    return IndexData(manifest, chunks, vectors, dense, lexical, path)
+    return IndexData(manifest, chunks, vectors, dense, lexical, path, documents)
 
 
-def write_index(root: Path, manifest: Manifest, chunks: list[Chunk], vectors: np.ndarray) -> Path:
+def write_index(
+    root: Path,
+    manifest: Manifest,
+    chunks: list[Chunk],
+    vectors: np.ndarray,
+    documents: list[Document] | None = None,
+) -> Path:
     """Write a complete new index beside the live one, then swap the 'current' link to it atomically.
 
     A crash at any point leaves the previous index serving: the link only moves once every file of the
@@ -156,6 +174,9 @@ def write_index(root: Path, manifest: Manifest, chunks: list[Chunk], vectors: np
         with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as fh:
             for c in chunks:
                 fh.write(json.dumps(c.to_dict(), ensure_ascii=False) + "\n")
+        with open(tmp / "documents.jsonl", "w", encoding="utf-8") as fh:
+            for d in documents or []:
+                fh.write(json.dumps(d.to_dict(), ensure_ascii=False) + "\n")
         np.save(tmp / "vectors.npy", vectors, allow_pickle=False)
         dense.save(tmp / "dense.faiss")
         BM25Index([lexical_tokens(c.titled_text) for c in chunks]).save(tmp / "lexical.json")

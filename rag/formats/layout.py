@@ -24,6 +24,8 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from rag.text import normalize_text
+
 SOFT_HYPHEN = "\u00ad"
 _EDGE_ZONE = 0.1  # share of the page height at the top and bottom where running headers and footers sit
 _EDGE_LINES = 2  # at most this many lines at each edge are header or footer candidates
@@ -192,7 +194,7 @@ def _paragraphs(lines: Sequence[Line], style: _Style) -> list[tuple[str, bool]]:
         else:
             out[-1] = (join_lines(out[-1][0], ln.text), heading)
         prev = ln
-    return [(" ".join(t.split()), h) for t, h in out if t.strip()]
+    return [(normalize_text(" ".join(t.split())), h) for t, h in out if t.strip()]
 
 
 def _continues(previous: tuple[str, bool], following: tuple[str, bool]) -> bool:

@@ -8,6 +8,7 @@ hyphens a layout program added at line ends, and the same library renders a scan
 from __future__ import annotations
 
 import ctypes
+import io
 import logging
 import statistics
 from collections.abc import Callable
@@ -142,21 +143,16 @@ def read_pdf(
             advance = progress(len(scanned)) if progress else None
             for i in scanned:
                 try:
-                    image = pdf[i].render(scale=dpi / 72, grayscale=True).to_pil()
-                    result = ocr.recognize(image)
+                    pages[i] = ocr_page(ocr, pdf[i].render(scale=dpi / 72, grayscale=True).to_pil(), i + 1, notes)
                 except OcrUnavailable as exc:
                     if len(scanned) == n_pages:
-                        raise DocumentError(name, f"it is a scan without a text layer and OCR cannot run: {exc}") from exc
-                    notes.append(f"pages {', '.join(str(s + 1) for s in scanned)} are scanned and were not read: {exc}")
+                        raise DocumentError(
+                            name, f"it is a scan without a text layer and OCR cannot run: {exc}"
+                        ) from exc
+                    numbers = ", ".join(str(s + 1) for s in scanned)
+                    notes.append(f"pages {numbers} are scanned and were not read: {exc}")
                     pages = [p or PageLines([], height=1, width=1) for p in pages]
                     break
-                pages[i] = result.page
-                if result.words == 0:
-                    notes.append(f"page {i + 1}: OCR found no text")
-                elif result.confidence < LOW_CONFIDENCE:
-                    notes.append(
-                        f"page {i + 1}: low OCR confidence ({result.confidence:.0f} %); check the text against the scan"
-                    )
                 if advance:
                     advance(1)
         title = str(pdf.get_metadata_dict().get("Title") or "").strip()
@@ -166,3 +162,46 @@ def read_pdf(
     if not laid.text.strip():
         raise DocumentError(name, "no text found (blank pages, or a scan in which OCR read nothing)")
     return PdfText(laid, title, n_pages, [i + 1 for i in scanned], notes)
+
+
+def ocr_page(ocr: OcrEngine, image: object, number: int, notes: list[str]) -> PageLines:
+    """One page image through OCR; a page read with low confidence, or with no text, gets a note."""
+    result = ocr.recognize(image)  # type: ignore[arg-type]
+    if result.words == 0:
+        notes.append(f"page {number}: OCR found no text")
+    elif result.confidence < LOW_CONFIDENCE:
+        notes.append(
+            f"page {number}: low OCR confidence ({result.confidence:.0f} %); check the text against the scan"
+        )
+    return result.page
+
+
+IMAGE_MAX_PIXELS = 200_000_000
+
+
+def read_image(data: bytes, name: str, *, ocr: OcrEngine, progress: PageProgress | None = None) -> PdfText:
+    """OCR of an image file (PNG, JPEG, TIFF; every frame of a multi-page TIFF is a page)."""
+    from PIL import Image, ImageSequence, UnidentifiedImageError
+
+    if not data.strip():
+        raise DocumentError(name, "the file is empty")
+    Image.MAX_IMAGE_PIXELS = IMAGE_MAX_PIXELS
+    try:
+        image = Image.open(io.BytesIO(data))
+        frames = [frame.convert("L") for frame in ImageSequence.Iterator(image)]
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise DocumentError(name, f"the image cannot be read ({exc}); save it again as PNG or JPEG") from exc
+    notes: list[str] = []
+    pages: list[PageLines] = []
+    advance = progress(len(frames)) if progress else None
+    for number, frame in enumerate(frames, 1):
+        try:
+            pages.append(ocr_page(ocr, frame, number, notes))
+        except OcrUnavailable as exc:
+            raise DocumentError(name, f"an image needs OCR and OCR cannot run: {exc}") from exc
+        if advance:
+            advance(1)
+    laid = lay_out(pages)
+    if not laid.text.strip():
+        raise DocumentError(name, "no text found in the image (OCR read nothing)")
+    return PdfText(laid, "", len(frames), list(range(1, len(frames) + 1)), notes)
