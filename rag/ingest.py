@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.chunking import Chunker, ChunkerSettings
+from rag.config import Settings
 from rag.embedders.base import Embedder
 from rag.errors import DocumentError, IndexCorruptError, RagError
 from rag.loaders import LOADER_VERSION, file_sha256, list_corpus_files, load_document, load_metadata
@@ -311,3 +312,15 @@ def _notes(docs: object) -> dict[str, list[str]]:
 
 def default_chunker(chunk_size: int, chunk_overlap: int) -> Chunker:
     return Chunker(ChunkerSettings(chunk_size=chunk_size, chunk_overlap=chunk_overlap))
+
+
+def make_ingestor(settings: Settings, embedder: Embedder) -> Ingestor:
+    """The ingest the settings describe: chunk sizes, OCR engine and languages, the index folder."""
+    from rag.ocr import make_ocr
+
+    return Ingestor(
+        embedder,
+        default_chunker(settings.chunk_size, settings.chunk_overlap),
+        index_root=settings.index_dir,
+        ocr=make_ocr(settings),
+    )

@@ -192,9 +192,6 @@ class NoOcr:
         raise OcrUnavailable("OCR is switched off (RAG_OCR=off); set RAG_OCR=tesseract to read scans")
 
 
-OCR_ENGINES = ("tesseract", "off")
-
-
 def make_ocr(settings: Settings) -> OcrEngine:
     if settings.ocr == "tesseract":
         return TesseractOcr(languages=settings.ocr_languages)

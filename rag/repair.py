@@ -417,16 +417,19 @@ def measure(truth: str, repairer: AccentRepairer) -> RepairFigures:
     return RepairFigures(damaged, changed, correct, errors, missed)
 
 
-def restored_words(original: str, repaired: str) -> Counter[str]:
-    """The words the repair changed (as they read now), counted: the texts have the same length."""
-    counts: Counter[str] = Counter()
+def restored_words(original: str, repaired: str) -> Counter[tuple[str, str]]:
+    """(as extracted, as restored) word pairs the repair made, counted: the texts have the same length."""
+    counts: Counter[tuple[str, str]] = Counter()
     for m in _WORD.finditer(repaired):
-        if original[m.start() : m.end()] != m.group(0):
-            counts[m.group(0).lower()] += 1
+        before = original[m.start() : m.end()]
+        if before != m.group(0):
+            counts[(before.lower(), m.group(0).lower())] += 1
     return counts
 
 
 def repair_note(original: str, repaired: str, limit: int = 8) -> str:
-    counts = restored_words(original, repaired)
+    counts: Counter[str] = Counter()
+    for (_, after), n in restored_words(original, repaired).items():
+        counts[after] += n
     common = ", ".join(f"{w} ({n})" for w, n in counts.most_common(limit))
     return f"å/ä/ö were lost in extraction and restored in {sum(counts.values())} words: {common}"

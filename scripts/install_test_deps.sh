@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Test-only dependencies for the browser tier (tests/browser): Debian's Chromium and Playwright for Python.
+# Test-only dependencies: Debian's Chromium and Playwright for Python (the browser tier, tests/browser), and the tools
+# that make the document tests' files (tests/documents): LibreOffice (writer, headless) with Swedish hyphenation for
+# .pdf/.docx/.odt, Poppler's pdftoppm and img2pdf for image-only scans, qpdf for a password-protected PDF.
 # Idempotent and fast when already done. Playwright's own browser download cannot work here, so we never run
 # `playwright install`; the tests launch /usr/bin/chromium instead.
 set -euo pipefail
@@ -14,6 +16,20 @@ if [ ! -x /usr/bin/chromium ] || [ ! -d /usr/share/fonts/truetype/noto ]; then
   log "installing Chromium from Debian (for the browser tests)"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends chromium fonts-noto-color-emoji
+fi
+
+if ! command -v soffice >/dev/null 2>&1 || ! command -v pdftoppm >/dev/null 2>&1 || ! command -v img2pdf >/dev/null 2>&1 \
+  || ! command -v qpdf >/dev/null 2>&1 || [ ! -d /usr/share/hyphen ] || ! ls /usr/share/hyphen/hyph_sv* >/dev/null 2>&1; then
+  log "installing LibreOffice, Poppler, img2pdf, qpdf and Swedish hyphenation (to make the document tests' files)"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+    libreoffice-writer-nogui poppler-utils img2pdf qpdf hyphen-sv
+fi
+# Tesseract is a runtime dependency (./run.sh setup installs it); the OCR tests need it too.
+if ! command -v tesseract >/dev/null 2>&1 || ! tesseract --list-langs 2>/dev/null | grep -qx swe; then
+  log "installing Tesseract with its Swedish model (the OCR tests)"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends tesseract-ocr tesseract-ocr-swe
 fi
 
 PYBIN=${VENV:-.venv}/bin

@@ -105,13 +105,13 @@ def join_lines(left: str, right: str) -> str:
         return left
     if left.endswith(SOFT_HYPHEN):
         return left[:-1] + right
-    if left.endswith("-") and len(left) >= 2 and left[-2].isalpha() and left[-2].islower():
+    if left.endswith("-") and len(left) >= 2 and not left[-2].isspace():
         first_word = re.match(r"[^\W\d_]+", right)
-        if first_word and right[0].islower() and first_word.group(0) not in _AFTER_SUSPENDED:
-            return left[:-1] + right
         if first_word and first_word.group(0) in _AFTER_SUSPENDED:
-            return f"{left} {right}"
-        return left + right  # "e-" + "tjänster": a hyphen that belongs to the word
+            return f"{left} {right}"  # "vård- och omsorgsförvaltningen"
+        if left[-2].isalpha() and left[-2].islower() and right[0].islower():
+            return left[:-1] + right  # "utveck-" + "ling"
+        return left + right  # "IOP-" + "avtal", "2023-" + "2026": the hyphen belongs to the word
     return f"{left} {right}"
 
 

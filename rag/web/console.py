@@ -12,8 +12,9 @@ import gradio as gr
 from rag.checking import check_answer
 from rag.config import Settings
 from rag.errors import RagError
-from rag.ingest import Ingestor, default_chunker
+from rag.ingest import make_ingestor
 from rag.privacy import redact
+from rag.repair import restored_words
 from rag.web.auth import LOGOUT_PATH
 from rag.web.gate import BUSY_SV, QueueFull
 from rag.web.runtime import WebAssistant
@@ -81,7 +82,7 @@ def explain(
                 _fmt(scores.get("dense"), ranks.get("dense")),
                 _fmt(scores.get("lexical"), ranks.get("lexical")),
                 "ja" if i <= context_k and details.get("llm_called") else "nej",
-                p.get("source"),
+                p.get("source") + (f", s. {p['page']}" if p.get("page") else ""),
                 p["chunk_id"].split("#", 1)[-1] + (f" [{n}]" if n else ""),
                 " ".join(p.get("text", "").split())[:240],
             ]
@@ -183,22 +184,25 @@ def build_console(assistant: WebAssistant, settings: Settings) -> gr.Blocks:
     def reindex(progress: gr.Progress = gr.Progress()) -> str:  # noqa: B008 - Gradio's injection idiom
         progress(0, desc="Läser dokumenten…")
 
-        def factory(total: int) -> Callable[[int], None]:
-            done = [0]
+        def bar(desc: str, unit: str) -> Callable[[int], Callable[[int], None]]:
+            def factory(total: int) -> Callable[[int], None]:
+                done = [0]
 
-            def advance(n: int) -> None:
-                done[0] += n
-                progress((done[0], total), desc="Bäddar in textstycken", unit="stycken")
+                def advance(n: int) -> None:
+                    done[0] += n
+                    progress((done[0], total), desc=desc, unit=unit)
 
-            return advance
+                return advance
 
-        ingestor = Ingestor(
-            service.embedder,
-            default_chunker(settings.chunk_size, settings.chunk_overlap),
-            index_root=settings.index_dir,
-        )
+            return factory
+
+        ingestor = make_ingestor(settings, service.embedder)
         try:
-            report = ingestor.run(settings.corpus_dir, progress=factory)
+            report = ingestor.run(
+                settings.corpus_dir,
+                progress=bar("Bäddar in textstycken", "stycken"),
+                ocr_progress=bar("Läser skannade sidor (OCR)", "sidor"),
+            )
         except RagError as exc:
             return f"**Indexeringen misslyckades:** {exc}"
         service.reload()
@@ -213,7 +217,41 @@ def build_console(assistant: WebAssistant, settings: Settings) -> gr.Blocks:
         if not report.wrote_index:
             lines.append("Indexet var redan aktuellt; inget skrevs.")
         lines += [f"- Hoppade över {name}: {reason}" for name, reason in sorted(report.skipped.items())]
+        lines += [
+            f"- Att kontrollera i {name}: {note}" for name, notes in sorted(report.notes.items()) for note in notes
+        ]
         return "\n\n".join(lines)
+
+    def document_sources() -> Any:
+        try:
+            sources = sorted(service.index.documents)
+        except RagError:
+            sources = []
+        return gr.update(choices=sources, value=sources[0] if sources else None)
+
+    def show_document(source: str) -> tuple[str, list[list[Any]], str]:
+        """A document as indexed: pages, notes from reading it, the words whose å/ä/ö were restored, and
+        the text as it was extracted (before the repair)."""
+        try:
+            doc = service.index.documents.get(source or "")
+        except RagError as exc:
+            return f"Fel: {exc}", [], ""
+        if doc is None:
+            return "Välj ett dokument.", [], ""
+        facts = [
+            f"**{doc.title}** · fil: `{doc.source}`",
+            f"Sidor: {len(doc.pages)}" if doc.pages else "Utan sidnummer (inte ett sidindelat format)",
+        ]
+        facts += [f"- {note}" for note in doc.notes]
+        rows: list[list[Any]] = []
+        if doc.original_text:
+            counts = restored_words(doc.original_text, doc.text)
+            facts.append(
+                f"Texten hade tappat å, ä och ö vid extraktionen; {sum(counts.values())} ord har rättats. "
+                "Originaltexten står nedan."
+            )
+            rows = [[before, after, n] for (before, after), n in counts.most_common()]
+        return "\n\n".join(facts), rows, doc.original_text or doc.text
 
     with gr.Blocks(title=TITLE) as demo:
         gr.HTML(
@@ -318,6 +356,30 @@ def build_console(assistant: WebAssistant, settings: Settings) -> gr.Blocks:
                 )
                 log_btn.click(conversation_list, log_search, log_table, api_visibility="private")
                 log_tab.select(conversation_list, log_search, log_table, api_visibility="private")
+            with gr.Tab("Dokument", id="dokument") as doc_tab:
+                gr.Markdown(
+                    "Dokumenten som de lästes in: sidor, anteckningar från inläsningen (till exempel sidor där "
+                    "OCR-läsningen var osäker) och ord där å, ä och ö återställdes, med texten som den var innan."
+                )
+                doc_choice = gr.Dropdown(label="Dokument", choices=[], elem_id="dokument-val")
+                doc_facts = gr.Markdown(elem_id="dokument-fakta")
+                doc_words = gr.Dataframe(
+                    headers=["Stod i texten", "Rättat till", "Antal"],
+                    label="Återställda ord",
+                    interactive=False,
+                    elem_id="dokument-ord",
+                )
+                doc_original = gr.Textbox(
+                    label="Texten som den lästes in (före rättning)",
+                    lines=12,
+                    max_lines=30,
+                    interactive=False,
+                    elem_id="dokument-original",
+                )
+                doc_tab.select(document_sources, None, doc_choice, api_visibility="private")
+                doc_choice.change(
+                    show_document, doc_choice, [doc_facts, doc_words, doc_original], api_visibility="private"
+                )
             with gr.Tab("Indexera om", id="indexera"):
                 gr.Markdown(
                     f"Läser om dokumenten i `{settings.corpus_dir.name}/` och bygger indexet på nytt (bara ändrade "
