@@ -239,13 +239,23 @@ class AccentRepairer:
         return result
 
     def _known_piece(self, piece: str, *, head: bool) -> tuple[str, float] | None:
+        """The restored spelling of a compound part and its score, when it is a known word. A first part may
+        carry a linking s or e ("stads-", "tjänste-") or have dropped its final vowel ("invånar-", "skol-")."""
+        if len(piece) < 4:
+            return None
         spelled, s = self.best_spelling(piece)
-        if s >= KNOWN and len(piece) >= 3:
+        if s >= KNOWN:
             return spelled, s
-        if head and piece.endswith(("s", "e")) and len(piece) > 4:  # linking s or e: "stads-", "tjänste-"
+        if not head:
+            return None
+        if piece.endswith(("s", "e")) and len(piece) > 4:
             spelled, s = self.best_spelling(piece[:-1])
             if s >= KNOWN:
                 return spelled + piece[-1], s
+        for vowel in ("e", "a"):
+            spelled, s = self.best_spelling(piece + vowel)
+            if s >= KNOWN:
+                return spelled[:-1], s
         return None
 
     def _is_plain_compound(self, word: str, depth: int = 0) -> bool:
