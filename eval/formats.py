@@ -48,6 +48,7 @@ def blocks_from_text(text: str) -> list[Block]:
     """The structure of a corpus .txt: paragraphs (blank-line separated, lines reflowed), headings (one short
     line without end punctuation, or a numbered question), and bullet items ("• ...")."""
     blocks: list[Block] = []
+    text = text.replace("**", "")  # Markdown bold in the corpus: a real document shows bold, not asterisks
     for para in re.split(r"\n\s*\n", text):
         lines = [ln.strip() for ln in para.splitlines() if ln.strip()]
         if not lines:

@@ -37,6 +37,15 @@ _SENTENCE_END = (".", "!", "?", ":", "…", '"', "”", "»", ")")
 _AFTER_SUSPENDED = frozenset({"och", "eller", "samt", "respektive", "resp", "som", "till", "men", "än"})
 
 
+# Tesseract's Swedish model reads "@" as "Q" (or "QÖ"): "kamran.salehpourQhelsingborg.se".
+_OCR_AT = re.compile(r"(?<=[a-z0-9._-])(?:Q[ÖO]?|@)-?(?=[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:se|com|nu|org|net|eu)\b)")
+
+
+def fix_addresses(text: str) -> str:
+    """An e-mail address as OCR misread it, with its "@" back."""
+    return _OCR_AT.sub("@", text)
+
+
 @dataclass(frozen=True)
 class Line:
     """One line of text on a page, in that page's own unit (points for PDF, pixels for OCR)."""
@@ -194,7 +203,7 @@ def _paragraphs(lines: Sequence[Line], style: _Style) -> list[tuple[str, bool]]:
         else:
             out[-1] = (join_lines(out[-1][0], ln.text), heading)
         prev = ln
-    return [(normalize_text(" ".join(t.split())), h) for t, h in out if t.strip()]
+    return [(fix_addresses(normalize_text(" ".join(t.split()))), h) for t, h in out if t.strip()]
 
 
 def _continues(previous: tuple[str, bool], following: tuple[str, bool]) -> bool:
