@@ -142,7 +142,9 @@ def fodt(blocks: Sequence[Block], title: str) -> str:
     for b in blocks:
         t = escape(b.text)
         if b.kind == "item":
-            items.append(f'<text:list-item><text:p text:style-name="List_20_Bullet">{t}</text:p></text:list-item>')
+            items.append(
+                f'<text:list-item><text:p text:style-name="List_20_Bullet">{t}</text:p></text:list-item>'
+            )
             continue
         flush()
         if b.kind == "heading":
@@ -150,7 +152,11 @@ def fodt(blocks: Sequence[Block], title: str) -> str:
         else:
             body.append(f'<text:p text:style-name="Text_20_body">{t}</text:p>')
     flush()
-    return _FODT_HEAD.format(title=escape(title)) + "\n".join(body) + "\n</office:text></office:body></office:document>\n"
+    return (
+        _FODT_HEAD.format(title=escape(title))
+        + "\n".join(body)
+        + "\n</office:text></office:body></office:document>\n"
+    )
 
 
 _MENU = [
@@ -163,7 +169,9 @@ _MENU = [
     "Kommun och politik",
 ]
 COOKIE_TEXT = "Vi använder kakor (cookies) för att webbplatsen ska fungera och för att förbättra den."
-FOOTER_TEXT = "Helsingborgs stad, 251 89 Helsingborg. Kontaktcenter: 042-10 50 00, kontaktcenter@helsingborg.se."
+FOOTER_TEXT = (
+    "Helsingborgs stad, 251 89 Helsingborg. Kontaktcenter: 042-10 50 00, kontaktcenter@helsingborg.se."
+)
 BOILERPLATE = (COOKIE_TEXT, "Godkänn alla kakor", "Förskola och utbildning", "Relaterade sidor", FOOTER_TEXT)
 
 
@@ -256,7 +264,9 @@ def scan_pdf(pdf: Path, out: Path, *, dpi: int = 300) -> None:
     pdftoppm, the images put back into a PDF by img2pdf (no text layer)."""
     with tempfile.TemporaryDirectory(prefix="scan-") as tmp:
         subprocess.run(
-            [require("pdftoppm"), "-r", str(dpi), "-gray", "-png", str(pdf), f"{tmp}/p"], check=True, timeout=600
+            [require("pdftoppm"), "-r", str(dpi), "-gray", "-png", str(pdf), f"{tmp}/p"],
+            check=True,
+            timeout=600,
         )
         pages = sorted(Path(tmp).glob("p-*.png"), key=lambda p: int(p.stem.rsplit("-", 1)[1]))
         subprocess.run([require("img2pdf"), *map(str, pages), "-o", str(out)], check=True, timeout=600)
@@ -284,7 +294,11 @@ def build_variants(
     unknown = set(formats) - set(FORMATS)
     if unknown:
         raise ValueError(f"unknown formats {sorted(unknown)}; choose from {FORMATS}")
-    meta = json.loads((corpus / "metadata.json").read_text(encoding="utf-8")) if (corpus / "metadata.json").exists() else {}
+    meta = (
+        json.loads((corpus / "metadata.json").read_text(encoding="utf-8"))
+        if (corpus / "metadata.json").exists()
+        else {}
+    )
     names = sorted(documents) if documents is not None else sorted(p.name for p in corpus.glob("*.txt"))
     sources: dict[str, str] = {}
     titles: dict[str, str] = {}
@@ -331,7 +345,9 @@ def build_variants(
             if name in meta
             for doc_id in [name.rsplit(".", 1)[0]]
         }
-        (target / "metadata.json").write_text(json.dumps(variant_meta, ensure_ascii=False, indent=1), encoding="utf-8")
+        (target / "metadata.json").write_text(
+            json.dumps(variant_meta, ensure_ascii=False, indent=1), encoding="utf-8"
+        )
     if "scan" in formats and "pdf" not in formats:
         dirs.pop("pdf", None)
     return Variants(dirs={k: v for k, v in dirs.items() if k in formats}, sources=sources, titles=titles)

@@ -191,7 +191,9 @@ class Ingestor:
                 continue
             reread = True
             try:
-                extracted.append(load_document(path, corpus_dir, metadata, ocr=self.ocr, progress=ocr_progress))
+                extracted.append(
+                    load_document(path, corpus_dir, metadata, ocr=self.ocr, progress=ocr_progress)
+                )
             except DocumentError as exc:
                 skipped[exc.path] = exc.reason
                 log.warning("skipped %s: %s", exc.path, exc.reason)
@@ -212,7 +214,9 @@ class Ingestor:
 
         docs = self._repaired(extracted)
         unchanged = sorted(
-            d.source for d in docs if d.source in old_docs and d.source in stored and _same_document(d, stored[d.source])
+            d.source
+            for d in docs
+            if d.source in old_docs and d.source in stored and _same_document(d, stored[d.source])
         )
         added = sorted(d.source for d in docs if d.source not in old_docs)
         changed = sorted(d.source for d in docs if d.source in old_docs and d.source not in unchanged)

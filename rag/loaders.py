@@ -12,8 +12,8 @@ import html
 import json
 import logging
 import re
-from html.parser import HTMLParser
 from functools import lru_cache
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -37,7 +37,9 @@ MAX_BINARY_BYTES = 200 * 1024 * 1024  # PDF, scans, Word: images make them large
 # Bump when a reader changes what it extracts from a file: every document is then read again at ingest.
 LOADER_VERSION = 1
 # Embedded titles that name a template or a program, not the document.
-_GENERIC_TITLE = re.compile(r"^(untitled|namnlös|microsoft word|dokument\d*|document\d*|presentation\d*)\b", re.I)
+_GENERIC_TITLE = re.compile(
+    r"^(untitled|namnlös|microsoft word|dokument\d*|document\d*|presentation\d*)\b", re.I
+)
 
 
 def list_corpus_files(corpus_dir: Path) -> list[Path]:

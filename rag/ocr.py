@@ -176,7 +176,9 @@ class FakeOcr:
         self.pages_read += 1
         h = image.height / max(len(self.lines), 1) / 2
         out = [
-            Line(text, top=i * h * 1.2 + h, bottom=i * h * 1.2 + 2 * h, left=10, right=image.width - 10, size=h)
+            Line(
+                text, top=i * h * 1.2 + h, bottom=i * h * 1.2 + 2 * h, left=10, right=image.width - 10, size=h
+            )
             for i, text in enumerate(self.lines)
         ]
         return OcrPage(PageLines(out, height=image.height, width=image.width), self.confidence, len(out))

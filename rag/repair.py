@@ -55,7 +55,6 @@ MAX_ACCENT_SHARE = 0.08  # ... and at most this share of its words may carry å/
 MIN_DAMAGED_WORDS = 5
 
 
-
 def _words(text: str) -> frozenset[str]:
     """A context word list in both spellings: the words around a damaged word are damaged too."""
     words = text.split()
@@ -63,18 +62,32 @@ def _words(text: str) -> frozenset[str]:
 
 
 # Context for the commonest ambiguous words.
-_YEAR_BEFORE = _words("ett i varje per fem sex sju åtta nio tio elva tolv två tre fyra många några flera hela samma detta "
-    "nästa förra senaste första sista halvt om under")
+_YEAR_BEFORE = _words(
+    "ett i varje per fem sex sju åtta nio tio elva tolv två tre fyra många några flera hela samma detta "
+    "nästa förra senaste första sista halvt om under"
+)
 _INFINITIVE_BEFORE = _words("att kan kunna ska skall vill måste behöver bör får kommer lätt svårt")
 _SUBJECT_BEFORE = _words("jag du han hon vi ni de dom man det den")
 # word -> (the restored reading, the words before it that call for that reading)
 _BY_WORD_BEFORE: dict[str, tuple[str, frozenset[str]]] = {
-    "satt": ("sätt", _words("ett på nytt nya olika annat andra samma detta vilket bästa sitt vårt mitt eget "
-                               "rätt många flera något inget hållbart enkelt")),
-    "stod": ("stöd", _words("ge ger gav få får fick till för med mer extra ekonomiskt bättre ett eget vårt "
-                               "söka söker ansöka behöver behov särskilt visst rätt socialt")),
-    "svart": ("svårt", _words("så mycket ganska väldigt för är var blir blev vara bli lite inte "
-                                 "extra jättesvårt")),
+    "satt": (
+        "sätt",
+        _words(
+            "ett på nytt nya olika annat andra samma detta vilket bästa sitt vårt mitt eget "
+            "rätt många flera något inget hållbart enkelt"
+        ),
+    ),
+    "stod": (
+        "stöd",
+        _words(
+            "ge ger gav få får fick till för med mer extra ekonomiskt bättre ett eget vårt "
+            "söka söker ansöka behöver behov särskilt visst rätt socialt"
+        ),
+    ),
+    "svart": (
+        "svårt",
+        _words("så mycket ganska väldigt för är var blir blev vara bli lite inte extra jättesvårt"),
+    ),
 }
 
 
@@ -307,7 +320,9 @@ class AccentRepairer:
 
     # --- words and documents ---------------------------------------------------------------------------
 
-    def restore(self, word: str, prev: str | None = None, nxt: str | None = None, *, sentence_start: bool = True) -> str:
+    def restore(
+        self, word: str, prev: str | None = None, nxt: str | None = None, *, sentence_start: bool = True
+    ) -> str:
         """The word with å/ä/ö restored where that is clearly right, in the word's own capitalisation."""
         lw = word.lower()
         if not any(c in ALTERNATIVES for c in lw) or any(c in _RESTORED for c in lw) or len(lw) < 2:
@@ -413,7 +428,9 @@ def measure(truth: str, repairer: AccentRepairer) -> RepairFigures:
     damaged = changed = correct = 0
     errors: list[tuple[str, str, str]] = []
     missed: list[tuple[str, str]] = []
-    for t, d, r in zip(_WORD.findall(truth), _WORD.findall(damaged_text), _WORD.findall(repaired), strict=True):
+    for t, d, r in zip(
+        _WORD.findall(truth), _WORD.findall(damaged_text), _WORD.findall(repaired), strict=True
+    ):
         if t != d:
             damaged += 1
         if r != d:

@@ -34,8 +34,10 @@ def main(argv: list[str] | None = None) -> int:
     print("Damage detection (share of words unknown as written but common with å/ä/ö):")
     for name, text in texts.items():
         d = probe.damage(text)
-        print(f"  {name:40s} {d.damaged:4d} of {d.words:5d} words ({d.share:6.1%}), with å/ä/ö {d.accented / max(d.words, 1):6.1%}"
-              f"  -> {'DAMAGED' if d.is_damaged else 'healthy'}")
+        print(
+            f"  {name:40s} {d.damaged:4d} of {d.words:5d} words ({d.share:6.1%}), with å/ä/ö {d.accented / max(d.words, 1):6.1%}"
+            f"  -> {'DAMAGED' if d.is_damaged else 'healthy'}"
+        )
     print("\nRepair of copies with å/ä/ö stripped (vocabulary: the other healthy documents):")
     print(f"  {'document':40s} {'damaged':>8s} {'changed':>8s} {'precision':>10s} {'recall':>8s}")
     totals = [0, 0, 0]
@@ -49,11 +51,15 @@ def main(argv: list[str] | None = None) -> int:
         totals[2] += fig.correct_changes
         errors += fig.errors
         missed += fig.missed
-        print(f"  {name:40s} {fig.damaged_words:8d} {fig.changed_words:8d} {fig.precision:10.2%} {fig.recall:8.2%}")
+        print(
+            f"  {name:40s} {fig.damaged_words:8d} {fig.changed_words:8d} {fig.precision:10.2%} {fig.recall:8.2%}"
+        )
     precision = totals[2] / totals[1] if totals[1] else 1.0
     recall = totals[2] / totals[0] if totals[0] else 1.0
-    print(f"  {'all':40s} {totals[0]:8d} {totals[1]:8d} {precision:10.2%} {recall:8.2%}"
-          f"   ({time.perf_counter() - t0:.1f} s)")
+    print(
+        f"  {'all':40s} {totals[0]:8d} {totals[1]:8d} {precision:10.2%} {recall:8.2%}"
+        f"   ({time.perf_counter() - t0:.1f} s)"
+    )
     if args.errors:
         print("\nWrong changes (written -> changed to, truth):")
         for d, r, t in errors:

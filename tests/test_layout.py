@@ -9,7 +9,9 @@ BODY = 11.0
 PITCH = 13.0
 
 
-def page(*rows: tuple[str, float] | tuple[str, float, float], header: str = "", footer: str = "") -> PageLines:
+def page(
+    *rows: tuple[str, float] | tuple[str, float, float], header: str = "", footer: str = ""
+) -> PageLines:
     """Lines at the given tops (font size BODY unless a third value says otherwise), with an optional running
     header at the top and footer at the bottom of an A4 page in points."""
     lines = []
@@ -69,7 +71,10 @@ def test_hyphenation_is_undone_but_not_suspended_compounds_or_names() -> None:
     assert join_lines("Sammanflätade områden vars utveck-", "ling påverkar") == (
         "Sammanflätade områden vars utveckling påverkar"
     )
-    assert join_lines("stöd från vård-", "och omsorgsförvaltningen") == "stöd från vård- och omsorgsförvaltningen"
+    assert (
+        join_lines("stöd från vård-", "och omsorgsförvaltningen")
+        == "stöd från vård- och omsorgsförvaltningen"
+    )
     assert join_lines("har haft IOP-", "avtal") == "har haft IOP-avtal"
     assert join_lines("utveck\u00ad", "ling") == "utveckling"
     assert join_lines("slutar här.", "Nästa") == "slutar här. Nästa"
@@ -77,7 +82,11 @@ def test_hyphenation_is_undone_but_not_suspended_compounds_or_names() -> None:
 
 def test_a_paragraph_cut_by_a_page_break_is_joined_and_pages_start_where_they_do() -> None:
     first = page(("Det här stycket börjar på första sidan och fortsätter över", 100), footer="1")
-    second = page(("sidbrytningen till andra sidan.", 100), ("Ett nytt stycke på sidan två börjar här.", 140), footer="2")
+    second = page(
+        ("sidbrytningen till andra sidan.", 100),
+        ("Ett nytt stycke på sidan två börjar här.", 140),
+        footer="2",
+    )
     laid = lay_out([first, second])
     assert laid.text.startswith("Det här stycket börjar på första sidan och fortsätter över sidbrytningen")
     assert laid.page_starts[0] == 0

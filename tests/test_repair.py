@@ -37,7 +37,9 @@ def test_precision_and_recall_on_stripped_copies_of_the_other_documents(texts: d
     assert correct / damaged >= 0.90, f"recall {correct / damaged:.4f}"
 
 
-def test_the_faq_reads_målbild_and_förra_with_the_original_kept_letter_for_letter(texts: dict[str, str]) -> None:
+def test_the_faq_reads_målbild_and_förra_with_the_original_kept_letter_for_letter(
+    texts: dict[str, str],
+) -> None:
     vocabulary = corpus_vocabulary(t for n, t in texts.items() if n != FAQ)
     faq = texts[FAQ]
     fixed = AccentRepairer(vocabulary).repair(faq)

@@ -13,7 +13,9 @@ from rag.web import WebSettings, create_app
 from rag.web.fakes import fake_service
 from rag.web.render import document_page, source_cards_html, source_cards_md
 
-TEXT = "Första sidans rubrik\n\nText på första sidan.\n\nAndra sidan börjar här och fortsätter.\n\nSista raden."
+TEXT = (
+    "Första sidans rubrik\n\nText på första sidan.\n\nAndra sidan börjar här och fortsätter.\n\nSista raden."
+)
 PAGES = (0, TEXT.index("Andra sidan"))
 
 
@@ -25,7 +27,18 @@ def paged_doc() -> Document:
 
 def test_a_citation_of_a_paginated_document_says_its_page() -> None:
     start = TEXT.index("Andra sidan")
-    chunk = Chunk("rapport#1", "rapport", "rapport.pdf", "Rapport", TEXT[start:], start, len(TEXT), "h", page=2, page_end=2)
+    chunk = Chunk(
+        "rapport#1",
+        "rapport",
+        "rapport.pdf",
+        "Rapport",
+        TEXT[start:],
+        start,
+        len(TEXT),
+        "h",
+        page=2,
+        page_end=2,
+    )
     cards_md = source_cards_md([Citation(1, chunk, 1.0)])
     assert "**[1] Rapport, s. 2**" in cards_md
     assert "[1] Rapport, s. 2" in source_cards_html([Citation(1, chunk, 1.0)])
@@ -38,7 +51,7 @@ def test_the_viewer_shows_pages_and_marks_the_passage_on_its_page() -> None:
     sections = re.findall(r'<section class="sida" id="sida-(\d)".*?</section>', html, re.S)
     assert sections == ["1", "2"]
     page2 = html[html.index('id="sida-2"') :]
-    assert "<mark id=\"stycke\" tabindex=\"-1\">Andra sidan börjar h</mark>" in page2
+    assert '<mark id="stycke" tabindex="-1">Andra sidan börjar h</mark>' in page2
     assert "sidan 2" in html and 'href="/dokumentfil/rapport.pdf#page=2"' in html
     assert '<mark id="stycke"' not in html[: html.index('id="sida-2"')]
 
@@ -59,5 +72,9 @@ def test_the_original_file_is_served_and_nothing_outside_the_corpus(client: Test
     resp = client.get("/dokumentfil/faq-malbild-2027.txt")
     assert resp.status_code == 200 and "Stadens forra malbild" in resp.text  # the file as it is
     assert resp.headers["x-content-type-options"] == "nosniff"
-    for bad in ("/dokumentfil/../pyproject.toml", "/dokumentfil/metadata.json", "/dokumentfil/%2Fetc%2Fpasswd"):
+    for bad in (
+        "/dokumentfil/../pyproject.toml",
+        "/dokumentfil/metadata.json",
+        "/dokumentfil/%2Fetc%2Fpasswd",
+    ):
         assert client.get(bad).status_code == 404

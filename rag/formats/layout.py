@@ -17,6 +17,7 @@ The result is the text with the offset where each page starts, so every passage 
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import statistics
@@ -30,7 +31,8 @@ SOFT_HYPHEN = "\u00ad"
 _EDGE_ZONE = 0.1  # share of the page height at the top and bottom where running headers and footers sit
 _EDGE_LINES = 2  # at most this many lines at each edge are header or footer candidates
 _PAGE_NUMBER = re.compile(
-    r"^(?:(?:sida|sid|s|page|p)\.?\s*)?[-–—(]?\s*\d{1,4}\s*[-–—)]?(?:\s*(?:av|of|/)\s*\d{1,4})?$", re.IGNORECASE
+    r"^(?:(?:sida|sid|s|page|p)\.?\s*)?[-–—(]?\s*\d{1,4}\s*[-–—)]?(?:\s*(?:av|of|/)\s*\d{1,4})?$",
+    re.IGNORECASE,
 )
 _SENTENCE_END = (".", "!", "?", ":", "…", '"', "”", "»", ")")
 # Words after a hyphenated line end that show a suspended compound ("vård- och omsorg"), not a hyphenation.
@@ -38,7 +40,9 @@ _AFTER_SUSPENDED = frozenset({"och", "eller", "samt", "respektive", "resp", "som
 
 
 # Tesseract's Swedish model reads "@" as "Q" (or "QÖ"): "kamran.salehpourQhelsingborg.se".
-_OCR_AT = re.compile(r"(?<=[a-z0-9._-])(?:Q[ÖO]?|@)-?(?=[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:se|com|nu|org|net|eu)\b)")
+_OCR_AT = re.compile(
+    r"(?<=[a-z0-9._-])(?:Q[ÖO]?|@)-?(?=[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:se|com|nu|org|net|eu)\b)"
+)
 
 
 def fix_addresses(text: str) -> str:
@@ -152,7 +156,7 @@ def _style(bodies: Sequence[Sequence[Line]]) -> _Style:
     pitches = [
         b.top - a.top
         for page in bodies
-        for a, b in zip(page, page[1:], strict=False)
+        for a, b in itertools.pairwise(page)
         if 0 < b.top - a.top < 3 * body_size and abs(a.size - b.size) < 0.5 and abs(a.size - body_size) < 0.5
     ]
     pitch = statistics.median(pitches) if pitches else body_size * 1.2

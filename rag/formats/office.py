@@ -47,14 +47,18 @@ def _open_zip(data: bytes, name: str, kind: str) -> zipfile.ZipFile:
         raise DocumentError(name, "the file is empty")
     if data.startswith(_OLE_MAGIC):
         if "EncryptedPackage".encode("utf-16-le") in data:
-            raise DocumentError(name, f"the {kind} file is password-protected; save a copy without a password")
+            raise DocumentError(
+                name, f"the {kind} file is password-protected; save a copy without a password"
+            )
         raise DocumentError(name, f"this is an old binary Office file, not {kind}; save it as .docx or .odt")
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         archive.testzip()
         return archive
     except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
-        raise DocumentError(name, f"the {kind} file is damaged ({exc}); save it again from its program") from exc
+        raise DocumentError(
+            name, f"the {kind} file is damaged ({exc}); save it again from its program"
+        ) from exc
 
 
 def _xml(archive: zipfile.ZipFile, member: str, name: str, *, required: bool = True) -> ET.Element | None:
@@ -65,7 +69,9 @@ def _xml(archive: zipfile.ZipFile, member: str, name: str, *, required: bool = T
             raise DocumentError(name, f"the file lacks {member}; it is not a valid document") from None
         return None
     if info.file_size > _MAX_XML_BYTES:
-        raise DocumentError(name, f"{member} unpacks to more than {_MAX_XML_BYTES // 2**20} MB; split the document")
+        raise DocumentError(
+            name, f"{member} unpacks to more than {_MAX_XML_BYTES // 2**20} MB; split the document"
+        )
     try:
         return ET.fromstring(archive.read(member))
     except (ET.ParseError, zipfile.BadZipFile, OSError) as exc:
@@ -126,7 +132,9 @@ def _word_numbering(root: ET.Element | None) -> dict[tuple[str, str], str]:
         levels = {}
         for lvl in ab.iter(f"{W}lvl"):
             fmt = lvl.find(f"{W}numFmt")
-            levels[lvl.get(f"{W}ilvl") or "0"] = (fmt.get(f"{W}val") or "bullet") if fmt is not None else "bullet"
+            levels[lvl.get(f"{W}ilvl") or "0"] = (
+                (fmt.get(f"{W}val") or "bullet") if fmt is not None else "bullet"
+            )
         abstract[ab.get(f"{W}abstractNumId") or ""] = levels
     out: dict[tuple[str, str], str] = {}
     for num in root.iter(f"{W}num"):
@@ -183,7 +191,9 @@ def read_docx(data: bytes, name: str) -> OfficeText:
             style_el = ppr.find(f"{W}pStyle") if ppr is not None else None
             sid = style_el.get(f"{W}val") if style_el is not None else None
             text = _word_runs(block)
-            heading = _is_heading_style(sid, styles) or (ppr is not None and ppr.find(f"{W}outlineLvl") is not None)
+            heading = _is_heading_style(sid, styles) or (
+                ppr is not None and ppr.find(f"{W}outlineLvl") is not None
+            )
             num = ppr.find(f"{W}numPr") if ppr is not None else None
             prefix = ""
             if num is not None and not heading and text.strip():
@@ -255,7 +265,9 @@ def read_odt(data: bytes, name: str) -> OfficeText:
     with archive:
         manifest = _xml(archive, "META-INF/manifest.xml", name, required=False)
         if manifest is not None and any(el.tag.endswith("encryption-data") for el in manifest.iter()):
-            raise DocumentError(name, "the OpenDocument file is password-protected; save a copy without a password")
+            raise DocumentError(
+                name, "the OpenDocument file is password-protected; save a copy without a password"
+            )
         root = _xml(archive, "content.xml", name)
         styles_root = _xml(archive, "styles.xml", name, required=False)
         title = _core_title(archive, "meta.xml", name)

@@ -136,14 +136,18 @@ def read_pdf(
             width, height = page.get_size()
             textpage = page.get_textpage()
             lines = _lines(textpage.raw, height)
-            pages.append(PageLines(lines, height=height, width=width) if _letters(lines) >= MIN_TEXT_CHARS else None)
+            pages.append(
+                PageLines(lines, height=height, width=width) if _letters(lines) >= MIN_TEXT_CHARS else None
+            )
         scanned = [i for i, p in enumerate(pages) if p is None]
         notes: list[str] = []
         if scanned:
             advance = progress(len(scanned)) if progress else None
             for i in scanned:
                 try:
-                    pages[i] = ocr_page(ocr, pdf[i].render(scale=dpi / 72, grayscale=True).to_pil(), i + 1, notes)
+                    pages[i] = ocr_page(
+                        ocr, pdf[i].render(scale=dpi / 72, grayscale=True).to_pil(), i + 1, notes
+                    )
                 except OcrUnavailable as exc:
                     if len(scanned) == n_pages:
                         raise DocumentError(

@@ -194,9 +194,13 @@ def sources_text(citations: list[Citation], language: str = "sv") -> str:
     if not citations:
         return ""
     head = "Sources:" if language == "en" else "Källor:"
-    return head + "\n" + "\n".join(
-        f"[{c.n}] {c.chunk.title} ({', '.join(p for p in (c.chunk.source, c.chunk.page_label) if p)})"
-        for c in citations
+    return (
+        head
+        + "\n"
+        + "\n".join(
+            f"[{c.n}] {c.chunk.title} ({', '.join(p for p in (c.chunk.source, c.chunk.page_label) if p)})"
+            for c in citations
+        )
     )
 
 
@@ -395,7 +399,11 @@ def make_router(assistant: WebAssistant, *, max_body_bytes: int, corpus_dir: Pat
         path = safe_corpus_path(corpus, source)
         if path is None:
             return _not_found()
-        media = {".pdf": "application/pdf", ".txt": "text/plain; charset=utf-8", ".md": "text/plain; charset=utf-8"}
+        media = {
+            ".pdf": "application/pdf",
+            ".txt": "text/plain; charset=utf-8",
+            ".md": "text/plain; charset=utf-8",
+        }
         kind = media.get(path.suffix.lower())
         headers = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
         headers["Content-Disposition"] = "inline" if kind else "attachment"

@@ -218,7 +218,9 @@ def build_console(assistant: WebAssistant, settings: Settings) -> gr.Blocks:
             lines.append("Indexet var redan aktuellt; inget skrevs.")
         lines += [f"- Hoppade över {name}: {reason}" for name, reason in sorted(report.skipped.items())]
         lines += [
-            f"- Att kontrollera i {name}: {note}" for name, notes in sorted(report.notes.items()) for note in notes
+            f"- Att kontrollera i {name}: {note}"
+            for name, notes in sorted(report.notes.items())
+            for note in notes
         ]
         return "\n\n".join(lines)
 

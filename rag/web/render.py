@@ -6,6 +6,7 @@ Every value from documents or users is escaped; links point only to routes of th
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from html import escape
 from urllib.parse import quote
 
@@ -201,7 +202,7 @@ def document_page(doc: Document, *, start: int | None = None, end: int | None = 
         where = f'<p class="var"><a href="{escape(file_url(doc.source))}">Öppna originalfilen</a></p>'
     bounds = [*doc.pages, len(text)]
     sections = []
-    for n, (a, b) in enumerate(zip(bounds, bounds[1:], strict=False), 1):
+    for n, (a, b) in enumerate(itertools.pairwise(bounds), 1):
         chunk = text[a:b]
         lead = len(chunk) - len(chunk.lstrip("\n"))
         body = _paragraphs(chunk.strip("\n"), a + lead, start, end, first)

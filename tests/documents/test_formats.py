@@ -56,10 +56,20 @@ def test_text_pdfs_are_read_in_order_without_running_headers_footers_or_hyphens(
         assert doc.title == variants.titles[doc_id]
     tre = read(folder, "tre-transformationer.pdf")
     assert "\n\nGrön transformation\n\n" in tre.text  # a heading is a paragraph of its own
-    assert "Sammanflätade områden vars utveckling påverkar" in tre.text  # LibreOffice hyphenated "utveck-ling"
+    assert (
+        "Sammanflätade områden vars utveckling påverkar" in tre.text
+    )  # LibreOffice hyphenated "utveck-ling"
     second = tre.text[tre.pages[1] :]
     pdftotext = subprocess.run(
-        [str(Path(require("pdftoppm")).with_name("pdftotext")), "-f", "2", "-l", "2", str(folder / "tre-transformationer.pdf"), "-"],
+        [
+            str(Path(require("pdftoppm")).with_name("pdftotext")),
+            "-f",
+            "2",
+            "-l",
+            "2",
+            str(folder / "tre-transformationer.pdf"),
+            "-",
+        ],
         capture_output=True,
         text=True,
         check=True,
@@ -126,11 +136,28 @@ def test_bad_files_are_skipped_with_reasons_and_the_rest_is_indexed(
     corpus.mkdir()
     good = variants.dirs["pdf"] / "tre-transformationer.pdf"
     (corpus / "tre-transformationer.pdf").write_bytes(good.read_bytes())
-    (corpus / "svar.docx").write_bytes((variants.dirs["docx"] / "valkomna-till-helsingborg.docx").read_bytes())
-    subprocess.run([require("qpdf"), "--encrypt", "hemligt", "hemligt", "256", "--", str(good), str(corpus / "lost.pdf")], check=True)
+    (corpus / "svar.docx").write_bytes(
+        (variants.dirs["docx"] / "valkomna-till-helsingborg.docx").read_bytes()
+    )
+    subprocess.run(
+        [
+            require("qpdf"),
+            "--encrypt",
+            "hemligt",
+            "hemligt",
+            "256",
+            "--",
+            str(good),
+            str(corpus / "lost.pdf"),
+        ],
+        check=True,
+    )
     (corpus / "trasig.pdf").write_bytes(good.read_bytes()[:3000])
     (corpus / "tom.pdf").write_bytes(b"")
-    with open(variants.dirs["docx"] / "faq-malbild-2027.docx", "rb") as src, open(corpus / "last.docx", "wb") as out:
+    with (
+        open(variants.dirs["docx"] / "faq-malbild-2027.docx", "rb") as src,
+        open(corpus / "last.docx", "wb") as out,
+    ):
         OOXMLFile(src).encrypt("hemligt", out)
     Image.new("L", (1200, 1600), 255).save(corpus / "vit-sida.png")
     report = Ingestor(HashEmbedder(), index_root=tmp_path / "emb").run(corpus, progress=None)
@@ -145,12 +172,16 @@ def test_bad_files_are_skipped_with_reasons_and_the_rest_is_indexed(
     monkeypatch.setattr("rag.ocr.shutil.which", lambda name: None)
     (corpus / "skannad.png").write_bytes(b"")
     Image.new("L", (400, 300), 255).save(corpus / "skannad.png")
-    report = Ingestor(HashEmbedder(), index_root=tmp_path / "emb2", ocr=TesseractOcr()).run(corpus, progress=None)
+    report = Ingestor(HashEmbedder(), index_root=tmp_path / "emb2", ocr=TesseractOcr()).run(
+        corpus, progress=None
+    )
     assert "install tesseract-ocr and tesseract-ocr-swe" in report.skipped["skannad.png"]
     assert report.added == ["svar.docx", "tre-transformationer.pdf"]
 
 
-def test_a_pdf_answer_cites_file_and_page_and_the_faq_reads_repaired(variants: Variants, tmp_path: Path) -> None:
+def test_a_pdf_answer_cites_file_and_page_and_the_faq_reads_repaired(
+    variants: Variants, tmp_path: Path
+) -> None:
     settings = Settings.from_env(
         environ={},
         corpus_dir=variants.dirs["pdf"],

