@@ -139,9 +139,9 @@ def _word_numbering(root: ET.Element | None) -> dict[tuple[str, str], str]:
     out: dict[tuple[str, str], str] = {}
     for num in root.iter(f"{W}num"):
         ref = num.find(f"{W}abstractNumId")
-        levels = abstract.get(ref.get(f"{W}val") or "" if ref is not None else "", {})
-        for ilvl, fmt in levels.items():
-            out[(num.get(f"{W}numId") or "", ilvl)] = fmt
+        ref_id = (ref.get(f"{W}val") or "") if ref is not None else ""
+        for ilvl, num_fmt in abstract.get(ref_id, {}).items():
+            out[(num.get(f"{W}numId") or "", ilvl)] = num_fmt
     return out
 
 
