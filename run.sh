@@ -51,8 +51,29 @@ install_llama_cpp() {
   echo "$LLAMA_CFLAGS" > "$VENV/.llama-build"
 }
 
+# Tesseract with its Swedish model reads scanned PDFs and images at ingest. Without it those files are skipped with
+# a reason (everything else is indexed), so a machine where it cannot be installed still works.
+install_ocr() {
+  if command -v tesseract >/dev/null 2>&1 && tesseract --list-langs 2>/dev/null | grep -qx swe; then return 0; fi
+  [ "${RAG_OCR:-tesseract}" = off ] && return 0
+  local sudo=""
+  if [ "$(id -u)" != "0" ]; then
+    if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo="sudo -n"; else sudo="none"; fi
+  fi
+  if [ "$sudo" = none ] || ! command -v apt-get >/dev/null 2>&1; then
+    log "Tesseract (OCR) is missing: scanned PDFs and images are skipped until you install tesseract-ocr and tesseract-ocr-swe"
+    return 0
+  fi
+  log "installing Tesseract with its Swedish model (reads scanned PDFs and images)"
+  if ! { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+      tesseract-ocr tesseract-ocr-swe >/dev/null; }; then
+    log "could not install Tesseract: scanned PDFs and images are skipped until tesseract-ocr and tesseract-ocr-swe are installed"
+  fi
+}
+
 setup() {
   install_python
+  install_ocr
   log "assembling and checking the default models"
   "$BIN/rag" models
   log "building the index if it is missing or stale"

@@ -57,9 +57,23 @@ class Question:
 
 
 def doc_key(name: str) -> str:
-    """'tre-transformationer.txt', 'tre-transformationer' and 'corpus/tre-transformationer.txt' -> same key."""
+    """'tre-transformationer.txt', 'tre-transformationer', 'corpus/tre-transformationer.txt' and the same document
+    as .pdf, .docx, .odt or a scan -> same key."""
     stem = PurePath(name.strip()).name
-    for ext in (".txt", ".md", ".html", ".htm"):
+    for ext in (
+        ".txt",
+        ".md",
+        ".html",
+        ".htm",
+        ".pdf",
+        ".docx",
+        ".odt",
+        ".png",
+        ".jpg",
+        ".jpeg",
+        ".tif",
+        ".tiff",
+    ):
         if stem.lower().endswith(ext):
             return stem[: -len(ext)].lower()
     return stem.lower()

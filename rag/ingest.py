@@ -1,21 +1,31 @@
-"""Ingest: corpus files -> chunks -> vectors -> a new index, re-embedding only what changed."""
+"""Ingest: corpus files -> documents -> å/ä/ö repair -> chunks -> vectors -> a new index.
+
+Only what changed is done again: a file whose bytes and metadata are as last time is not read again (its
+document comes from the index, so a scanned PDF is not OCR'd twice), and an unchanged document keeps its
+chunks and vectors. Documents whose å/ä/ö were lost in extraction are repaired with the words of the healthy
+documents (rag/repair.py); the index keeps the original text beside the repaired one for staff.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from rag.chunking import Chunker, ChunkerSettings
+from rag.config import Settings
 from rag.embedders.base import Embedder
 from rag.embedders.cache import FILE as UNIT_VECTORS
 from rag.embedders.cache import VectorCache
 from rag.errors import DocumentError, IndexCorruptError, RagError
-from rag.loaders import list_corpus_files, load_document, load_metadata
-from rag.store import FORMAT_VERSION, FileIndexStore, IndexData, IndexStore, Manifest
+from rag.loaders import LOADER_VERSION, file_sha256, list_corpus_files, load_document, load_metadata
+from rag.ocr import OcrEngine
+from rag.repair import AccentRepairer, corpus_vocabulary, repair_note
+from rag.store import FORMAT_VERSION, FileIndexStore, IndexData, IndexStore, Manifest, make_store
 from rag.types import Chunk, Document, IngestReport
 from rag.units import source_units
 
@@ -29,8 +39,43 @@ def passage_text(chunk: Chunk) -> str:
     return f"{chunk.title}. {chunk.text}"
 
 
-def _fingerprint(doc: Document) -> dict[str, object]:
-    return {"sha256": doc.sha256, "title": doc.title, "date": doc.date, "url": doc.url}
+def _fingerprint(sha256: str, meta: dict[str, object]) -> dict[str, object]:
+    """What decides whether a file must be read again: its bytes, its metadata entry and the readers' version."""
+    return {
+        "sha256": sha256,
+        "title": meta.get("title"),
+        "date": meta.get("date"),
+        "url": meta.get("url"),
+        "loader": LOADER_VERSION,
+    }
+
+
+def _same_document(a: Document, b: Document) -> bool:
+    return (a.text, a.title, a.date, a.url, a.pages) == (b.text, b.title, b.date, b.url, b.pages)
+
+
+def _as_extracted(doc: Document) -> Document:
+    """A stored document as its reader returned it (before the å/ä/ö repair)."""
+    return replace(doc, text=doc.original_text, original_text=None) if doc.original_text else doc
+
+
+def _bar(desc: str, unit: str) -> ProgressFactory:
+    def factory(total: int) -> Callable[[int], None]:
+        from tqdm import tqdm
+
+        bar = tqdm(total=total, desc=desc, unit=unit, leave=False)
+
+        def advance(n: int) -> None:
+            bar.update(n)
+            if bar.n >= total:
+                bar.close()
+
+        return advance
+
+    return factory
+
+
+tqdm_ocr_progress = _bar("Läser skannade sidor (OCR)", "sida")
 
 
 def tqdm_progress(total: int) -> Callable[[int], None]:
@@ -57,6 +102,8 @@ class Ingestor:
         index_root: Path | None = None,
         store: IndexStore | None = None,
         unit_cache: Path | None = None,
+        ocr: OcrEngine | None = None,
+        repair: bool = True,
     ) -> None:
         if (index_root is None) == (store is None):
             raise ValueError("pass either index_root (a folder) or store, not both")
@@ -67,24 +114,47 @@ class Ingestor:
         if unit_cache is None and isinstance(self.store, FileIndexStore):
             unit_cache = self.store.root / UNIT_VECTORS
         self.unit_cache = unit_cache
+        self.ocr = ocr  # None: Tesseract, looked for when the first scan needs it
+        self.repair = repair
 
-    def run(self, corpus_dir: Path, *, progress: ProgressFactory | None = tqdm_progress) -> IngestReport:
-        """Bring the index in line with corpus_dir. Holds a lock so two ingests never interleave."""
+    def run(
+        self,
+        corpus_dir: Path,
+        *,
+        progress: ProgressFactory | None = tqdm_progress,
+        ocr_progress: ProgressFactory | None = tqdm_ocr_progress,
+    ) -> IngestReport:
+        """Bring the index in line with corpus_dir. Holds a lock so two ingests never interleave.
+        `progress` counts passages embedded, `ocr_progress` pages read with OCR (per document)."""
         with self.store.lock():
-            return self._run(corpus_dir, progress)
+            return self._run(corpus_dir, progress, ocr_progress)
 
-    def _run(self, corpus_dir: Path, progress: ProgressFactory | None) -> IngestReport:
+    def _repaired(self, docs: list[Document]) -> list[Document]:
+        """The documents with lost å/ä/ö restored (the original text kept), the others as they are."""
+        if not self.repair or not docs:
+            return docs
+        probe = AccentRepairer()
+        damaged = {d.source for d in docs if probe.damage(d.text).is_damaged}
+        if not damaged:
+            return docs
+        repairer = AccentRepairer(
+            corpus_vocabulary(d.text for d in docs if d.source not in damaged), lexicon=probe.lexicon
+        )
+        out = []
+        for d in docs:
+            if d.source in damaged:
+                fixed = repairer.repair(d.text)
+                log.info("%s: å/ä/ö restored in %d words", d.source, len(fixed.changes))
+                d = replace(d, text=fixed.text, original_text=d.text) if fixed.changes else d
+            out.append(d)
+        return out
+
+    def _run(
+        self, corpus_dir: Path, progress: ProgressFactory | None, ocr_progress: ProgressFactory | None
+    ) -> IngestReport:
         t0 = time.perf_counter()
         corpus_dir = corpus_dir.resolve()
         metadata = load_metadata(corpus_dir)
-        docs: list[Document] = []
-        skipped: dict[str, str] = {}
-        for path in list_corpus_files(corpus_dir):
-            try:
-                docs.append(load_document(path, corpus_dir, metadata))
-            except DocumentError as exc:
-                skipped[exc.path] = exc.reason
-                log.warning("skipped %s: %s", exc.path, exc.reason)
 
         chunker_settings = self.chunker.settings.to_dict()
         rebuild_reason: str | None = None
@@ -110,21 +180,61 @@ class Ingestor:
                 rebuild_reason = f"chunker settings changed ({old_manifest.chunker} -> {chunker_settings})"
 
         old_docs = old_manifest.documents if (old_manifest and not rebuild_reason) else {}
-        current = {d.source: d for d in docs}
-        added = sorted(s for s in current if s not in old_docs)
-        changed = sorted(
-            s for s in current if s in old_docs and old_docs[s].get("fingerprint") != _fingerprint(current[s])
-        )
-        removed = sorted(s for s in old_docs if s not in current)
-        unchanged = sorted(s for s in current if s in old_docs and s not in changed)
+        stored = old_data.documents if (old_data is not None and old_docs) else {}
 
-        if not (added or changed or removed or rebuild_reason) and old_manifest is not None:
+        extracted: list[Document] = []
+        skipped: dict[str, str] = {}
+        reread = False
+        for path in list_corpus_files(corpus_dir):
+            rel = path.relative_to(corpus_dir).as_posix()
+            try:
+                fingerprint = _fingerprint(file_sha256(path), metadata.get(rel, {}))
+            except OSError as exc:
+                skipped[rel] = f"cannot be read: {exc.strerror}"
+                continue
+            old = old_docs.get(rel)
+            if old is not None and old.get("fingerprint") == fingerprint and rel in stored:
+                extracted.append(_as_extracted(stored[rel]))
+                continue
+            reread = True
+            try:
+                extracted.append(
+                    load_document(path, corpus_dir, metadata, ocr=self.ocr, progress=ocr_progress)
+                )
+            except DocumentError as exc:
+                skipped[exc.path] = exc.reason
+                log.warning("skipped %s: %s", exc.path, exc.reason)
+        current = {d.source: d for d in extracted}
+        removed = sorted(s for s in old_docs if s not in current)
+
+        if not (reread or removed or rebuild_reason) and old_manifest is not None:
             if old_manifest.skipped != skipped:
                 log.info("skipped files changed but no document did; the index stays as it is")
             units = self._embed_units(old_data.chunks if old_data else [], progress)
             return IngestReport(
+                unchanged=sorted(current),
+                skipped=skipped,
+                notes=_notes(stored.values()),
+                chunks_total=old_manifest.n_chunks,
+                units_embedded=units,
+                index_dir=self.store.location,
+                seconds=time.perf_counter() - t0,
+            )
+
+        docs = self._repaired(extracted)
+        unchanged = sorted(
+            d.source
+            for d in docs
+            if d.source in old_docs and d.source in stored and _same_document(d, stored[d.source])
+        )
+        added = sorted(d.source for d in docs if d.source not in old_docs)
+        changed = sorted(d.source for d in docs if d.source in old_docs and d.source not in unchanged)
+        if not (added or changed or removed or rebuild_reason) and old_manifest is not None:
+            units = self._embed_units(old_data.chunks if old_data else [], progress)
+            return IngestReport(
                 unchanged=unchanged,
                 skipped=skipped,
+                notes=_notes(docs),
                 chunks_total=old_manifest.n_chunks,
                 units_embedded=units,
                 index_dir=self.store.location,
@@ -155,8 +265,10 @@ class Ingestor:
             manifest_docs[doc.source] = {
                 "doc_id": doc.doc_id,
                 "title": doc.title,
-                "fingerprint": _fingerprint(doc),
+                "fingerprint": _fingerprint(doc.sha256, metadata.get(doc.source, {})),
                 "chunks": len(pairs),
+                "pages": len(doc.pages) if doc.pages else None,
+                "repaired": doc.original_text is not None,
             }
 
         todo = [i for i, v in enumerate(vectors) if v is None]
@@ -174,7 +286,7 @@ class Ingestor:
             documents=manifest_docs,
             skipped=skipped,
         )
-        written = self.store.write(manifest, chunks, matrix)
+        written = self.store.write(manifest, chunks, matrix, docs)
         units = self._embed_units(chunks, progress)
         report = IngestReport(
             added=added,
@@ -182,6 +294,7 @@ class Ingestor:
             removed=removed,
             unchanged=unchanged,
             skipped=skipped,
+            notes=_notes(docs),
             chunks_embedded=len(todo),
             chunks_total=len(chunks),
             units_embedded=units,
@@ -213,5 +326,32 @@ class Ingestor:
         return n
 
 
+def _notes(docs: object) -> dict[str, list[str]]:
+    """What staff should know per document: its reader's notes (OCR confidence) and the repair."""
+    out: dict[str, list[str]] = {}
+    for d in docs:  # type: ignore[attr-defined]
+        notes = list(d.notes)
+        if d.original_text:
+            notes.append(repair_note(d.original_text, d.text))
+        if notes:
+            out[d.source] = notes
+    return out
+
+
 def default_chunker(chunk_size: int, chunk_overlap: int) -> Chunker:
     return Chunker(ChunkerSettings(chunk_size=chunk_size, chunk_overlap=chunk_overlap))
+
+
+def make_ingestor(settings: Settings, embedder: Embedder) -> Ingestor:
+    """The ingest the settings describe: chunk sizes, OCR engine and languages, the index store and where
+    its unit vectors are kept."""
+    from rag.embedders.cache import unit_cache_path
+    from rag.ocr import make_ocr
+
+    return Ingestor(
+        embedder,
+        default_chunker(settings.chunk_size, settings.chunk_overlap),
+        store=make_store(settings),
+        unit_cache=unit_cache_path(settings),
+        ocr=make_ocr(settings),
+    )

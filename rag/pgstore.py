@@ -37,7 +37,7 @@ from rag.index.dense import VectorIndex
 from rag.index.lexical import BM25Index
 from rag.store import FORMAT_VERSION, IndexData, IndexStore, Manifest
 from rag.text import lexical_tokens
-from rag.types import Chunk
+from rag.types import Chunk, Document
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +77,10 @@ INDEX_SCHEMA = Schema(
 
 def chunk_table(version_id: int) -> str:
     return f"rag_chunks_{int(version_id)}"
+
+
+def docs_table(version_id: int) -> str:
+    return f"rag_documents_{int(version_id)}"
 
 
 def _lock_key(name: str) -> str:
@@ -162,6 +166,10 @@ class PgIndexStore(IndexStore):
             rows = conn.execute(
                 f"SELECT pos, chunk, tokens, embedding FROM {chunk_table(version_id)} ORDER BY pos"
             ).fetchall()
+            has_docs = conn.execute("SELECT to_regclass(%s)", (docs_table(version_id),)).fetchone()[0]
+            doc_rows = (
+                conn.execute(f"SELECT document FROM {docs_table(version_id)}").fetchall() if has_docs else []
+            )
         where = f"{self.location} version {version_id}"
         if [r[0] for r in rows] != list(range(len(rows))) or len(rows) != manifest.n_chunks:
             raise IndexCorruptError(
@@ -182,9 +190,16 @@ class PgIndexStore(IndexStore):
         lexical = BM25Index([list(r[2]) for r in rows])
         log.info("loaded %s: %d chunks in %.0f ms", where, len(chunks), (time.perf_counter() - t0) * 1000)
         dense = PgVectorIndex(self.db, version_id, vectors, where)
-        return IndexData(manifest, chunks, vectors, dense, lexical, where)
+        documents = {d.source: d for d in (Document.from_dict(r[0]) for r in doc_rows)}
+        return IndexData(manifest, chunks, vectors, dense, lexical, where, documents)
 
-    def write(self, manifest: Manifest, chunks: list[Chunk], vectors: np.ndarray) -> str:
+    def write(
+        self,
+        manifest: Manifest,
+        chunks: list[Chunk],
+        vectors: np.ndarray,
+        documents: list[Document] | None = None,
+    ) -> str:
         from pgvector.psycopg import register_vector
         from psycopg.types.json import Jsonb
 
@@ -221,6 +236,13 @@ class PgIndexStore(IndexStore):
                         copy.write_row(
                             [pos, chunk.chunk_id, chunk.source, Jsonb(chunk.to_dict()), tokens, vec]
                         )
+                docs = docs_table(version_id)
+                conn.execute(f"CREATE TABLE {docs} (source text PRIMARY KEY, document jsonb NOT NULL)")
+                for d in documents or []:
+                    conn.execute(
+                        f"INSERT INTO {docs} (source, document) VALUES (%s, %s)",
+                        (d.source, Jsonb(d.to_dict())),
+                    )
                 conn.execute(
                     f"CREATE INDEX ON {table} USING hnsw (embedding vector_cosine_ops) "
                     f"WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION})"
@@ -254,6 +276,7 @@ class PgIndexStore(IndexStore):
         ).fetchall()
         for (version_id,) in old:
             conn.execute(f"DROP TABLE IF EXISTS {chunk_table(version_id)}")
+            conn.execute(f"DROP TABLE IF EXISTS {docs_table(version_id)}")
             conn.execute("DELETE FROM rag_index_versions WHERE id = %s", (version_id,))
 
     @contextmanager

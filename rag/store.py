@@ -13,6 +13,9 @@ Layout of the files backend under the index root (``embeddings/``)::
         vectors.npy     float32 (n, dim), kept so re-ingest reuses the vectors of unchanged documents
         dense.faiss     the FAISS index over vectors.npy
         lexical.json    the tokens of every chunk; BM25 statistics are rebuilt on load
+        documents.jsonl one Document per line: the text passages point into, its page offsets, the text before
+                        å/ä/ö were restored; the document viewer reads it, and ingest reuses it for files that
+                        did not change (a scanned PDF is not read with OCR again)
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from rag.errors import IndexCorruptError, IndexMissingError, RagError
 from rag.index.dense import FaissIndex, VectorIndex
 from rag.index.lexical import BM25Index
 from rag.text import lexical_tokens
-from rag.types import Chunk
+from rag.types import Chunk, Document
 
 if TYPE_CHECKING:
     from rag.config import Settings
@@ -46,10 +49,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # 2: genitive definite '-ans' stemmed like '-an'; 3: 'caféet'/'cafét' -> 'cafe'; 4: 'digitalt' -> 'digital'
-# (each changed the lexical tokens)
-FORMAT_VERSION = 4
+# (each changed the lexical tokens); 5: documents.jsonl, pages in chunks, å/ä/ö restored at ingest
+FORMAT_VERSION = 5
 CURRENT = "current"
-FILES = ("manifest.json", "chunks.jsonl", "vectors.npy", "dense.faiss", "lexical.json")
+FILES = ("manifest.json", "chunks.jsonl", "vectors.npy", "dense.faiss", "lexical.json", "documents.jsonl")
 
 
 @dataclass
@@ -84,6 +87,7 @@ class IndexData:
     dense: VectorIndex
     lexical: BM25Index
     path: Path | str  # the version's folder (files), or where it lives in PostgreSQL
+    documents: dict[str, Document] = field(default_factory=dict)  # source -> the document as indexed
 
     def doc_chunks(self) -> dict[str, list[int]]:
         out: dict[str, list[int]] = {}
@@ -132,6 +136,14 @@ def load_index(root: Path) -> IndexData:
             if line.strip()
         ]
         vectors = np.load(path / "vectors.npy", allow_pickle=False)
+        documents = {
+            d.source: d
+            for d in (
+                Document.from_dict(json.loads(line))
+                for line in (path / "documents.jsonl").read_text(encoding="utf-8").splitlines()
+                if line.strip()
+            )
+        }
     except (OSError, ValueError, TypeError) as exc:
         raise IndexCorruptError(str(path), f"the chunk store is unreadable ({exc})") from exc
     dense = FaissIndex.load(path / "dense.faiss")
@@ -145,10 +157,16 @@ def load_index(root: Path) -> IndexData:
         raise IndexCorruptError(
             str(path), f"vectors have dimension {vectors.shape[1]}, manifest says {manifest.dim}"
         )
-    return IndexData(manifest, chunks, vectors, dense, lexical, path)
+    return IndexData(manifest, chunks, vectors, dense, lexical, path, documents)
 
 
-def write_index(root: Path, manifest: Manifest, chunks: list[Chunk], vectors: np.ndarray) -> Path:
+def write_index(
+    root: Path,
+    manifest: Manifest,
+    chunks: list[Chunk],
+    vectors: np.ndarray,
+    documents: list[Document] | None = None,
+) -> Path:
     """Write a complete new index beside the live one, then swap the 'current' link to it atomically.
 
     A crash at any point leaves the previous index serving: the link only moves once every file of the
@@ -168,6 +186,9 @@ def write_index(root: Path, manifest: Manifest, chunks: list[Chunk], vectors: np
         with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as fh:
             for c in chunks:
                 fh.write(json.dumps(c.to_dict(), ensure_ascii=False) + "\n")
+        with open(tmp / "documents.jsonl", "w", encoding="utf-8") as fh:
+            for d in documents or []:
+                fh.write(json.dumps(d.to_dict(), ensure_ascii=False) + "\n")
         np.save(tmp / "vectors.npy", vectors, allow_pickle=False)
         dense.save(tmp / "dense.faiss")
         BM25Index([lexical_tokens(c.titled_text) for c in chunks]).save(tmp / "lexical.json")
@@ -242,8 +263,15 @@ class IndexStore(ABC):
         """The live version, checked (IndexMissingError when there is none, IndexCorruptError when damaged)."""
 
     @abstractmethod
-    def write(self, manifest: Manifest, chunks: list[Chunk], vectors: np.ndarray) -> str:
-        """Store a complete new version and make it the live one at once; returns where it lives."""
+    def write(
+        self,
+        manifest: Manifest,
+        chunks: list[Chunk],
+        vectors: np.ndarray,
+        documents: list[Document] | None = None,
+    ) -> str:
+        """Store a complete new version (with the documents as indexed, for the viewer and for re-ingest)
+        and make it the live one at once; returns where it lives."""
 
     @abstractmethod
     def lock(self) -> contextlib.AbstractContextManager[None]:
@@ -263,8 +291,14 @@ class FileIndexStore(IndexStore):
     def load(self) -> IndexData:
         return load_index(self.root)
 
-    def write(self, manifest: Manifest, chunks: list[Chunk], vectors: np.ndarray) -> str:
-        return str(write_index(self.root, manifest, chunks, vectors))
+    def write(
+        self,
+        manifest: Manifest,
+        chunks: list[Chunk],
+        vectors: np.ndarray,
+        documents: list[Document] | None = None,
+    ) -> str:
+        return str(write_index(self.root, manifest, chunks, vectors, documents))
 
     @contextmanager
     def lock(self) -> Iterator[None]:

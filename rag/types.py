@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -19,6 +20,38 @@ class Document:
     sha256: str  # of the raw file bytes
     date: str | None = None  # ISO date (YYYY or YYYY-MM-DD) when the document says when it is from
     url: str | None = None
+    pages: tuple[int, ...] | None = None  # offset in text where each page starts; None: not paginated
+    original_text: str | None = None  # the text as extracted, before å/ä/ö were restored (same length)
+    notes: tuple[str, ...] = ()  # for the ingest report: low OCR confidence, unread pages
+
+    def page_at(self, offset: int) -> int | None:
+        """The 1-based page that holds the character at offset (None for an unpaginated document)."""
+        if not self.pages:
+            return None
+        return max(1, bisect_right(self.pages, max(offset, 0)))
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["pages"] = list(self.pages) if self.pages is not None else None
+        data["notes"] = list(self.notes)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Document:
+        values = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        if values.get("pages") is not None:
+            values["pages"] = tuple(values["pages"])
+        values["notes"] = tuple(values.get("notes") or ())
+        return cls(**values)
+
+
+def page_label(page: int | None, page_end: int | None = None) -> str:
+    """'s. 4', 's. 4–5', or '' for an unpaginated document."""
+    if page is None:
+        return ""
+    if page_end is not None and page_end != page:
+        return f"s. {page}–{page_end}"
+    return f"s. {page}"
 
 
 @dataclass(frozen=True)
@@ -36,6 +69,13 @@ class Chunk:
     ordinal: int = 0
     date: str | None = None
     url: str | None = None
+    page: int | None = None  # the page the passage starts on (None: the document has no pages)
+    page_end: int | None = None  # the page it ends on
+
+    @property
+    def page_label(self) -> str:
+        """'s. 4' (or 's. 4–5'), '' for an unpaginated document: what a citation says of the page."""
+        return page_label(self.page, self.page_end)
 
     @property
     def titled_text(self) -> str:
@@ -65,6 +105,7 @@ class Hit:
             "doc_id": self.chunk.doc_id,
             "title": self.chunk.title,
             "source": self.chunk.source,
+            "page": self.chunk.page,
             "text": self.chunk.text,
             "score": round(self.score, 6),
             "ranks": dict(self.ranks),
@@ -99,6 +140,8 @@ class Citation:
             "doc_id": self.chunk.doc_id,
             "title": self.chunk.title,
             "source": self.chunk.source,
+            "page": self.chunk.page,
+            "page_end": self.chunk.page_end,
             "chunk_id": self.chunk.chunk_id,
             "text": self.chunk.text,
             "score": round(self.score, 4),
@@ -196,6 +239,7 @@ class IngestReport:
     removed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)  # file -> reason
+    notes: dict[str, list[str]] = field(default_factory=dict)  # file -> what staff should know (OCR, repair)
     chunks_embedded: int = 0
     chunks_total: int = 0
     units_embedded: int = 0  # sentences, list items … embedded for the answer-sentence scorer

@@ -115,7 +115,7 @@ def test_bad_files_are_skipped_with_reason_and_nothing_else_lost(corpus_copy: Pa
     (corpus_copy / "trasig.txt").write_bytes("Åtta år".encode("latin-1"))
     report, _ = _ingest(corpus_copy, tmp_path / "emb")
     assert set(report.skipped) == {"scan.pdf", "tom.txt", "trasig.txt"}
-    assert "unsupported format .pdf" in report.skipped["scan.pdf"]
+    assert "damaged or not a PDF" in report.skipped["scan.pdf"]
     assert len(report.added) == 5
 
 

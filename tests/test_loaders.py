@@ -38,7 +38,9 @@ def test_metadata_title_wins(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("name", "data", "reason"),
     [
-        ("rapport.pdf", b"%PDF-1.4", "unsupported format .pdf"),
+        ("rapport.xls", b"\xd0\xcf\x11\xe0", "unsupported format .xls"),
+        ("rapport.pdf", b"%PDF-1.4", "damaged or not a PDF"),
+        ("brev.docx", b"PK\x03\x04 truncated", "damaged"),
         ("tom.txt", b"  \n ", "empty"),
         ("bild.txt", b"\x89PNG\x00\x00\x01", "binary"),
         ("latin1.txt", "Målbild för år 2027".encode("latin-1"), "not valid UTF-8"),

@@ -170,7 +170,17 @@ def test_json_schema_of_an_answer(fake_index: Settings) -> None:
     service, _ = make_service(fake_index, "Du kan ringa kontaktcenter på telefon 042-10 50 00.")
     data = service.ask(PHONE_Q).to_json_dict()
     assert {"question", "answer", "refused", "language", "citations", "passages", "timings_ms"} <= set(data)
-    assert set(data["citations"][0]) == {"n", "doc_id", "title", "source", "chunk_id", "text", "score"}
+    assert set(data["citations"][0]) == {
+        "n",
+        "doc_id",
+        "title",
+        "source",
+        "page",
+        "page_end",
+        "chunk_id",
+        "text",
+        "score",
+    }
     assert {"chunk_id", "doc_id", "source", "text", "score", "ranks"} <= set(data["passages"][0])
     assert {"dense", "lexical"} == set(data["passages"][0]["ranks"])
     assert data["timings_ms"]["total"] > 0 and "time_to_first_token" in data["timings_ms"]

@@ -201,6 +201,7 @@ def test_every_console_action_lands_in_the_audit_trail(service, staff: StaffDire
     actions.check(a, PHONE_Q, "Ring 042-10 50 00.")
     actions.feedback(a, rating=-1, with_comment=True, search="", since="")
     actions.conversations(a, "telefon")
+    assert actions.document(a, actions.documents(a)[0]) is not None
     assert client.get(EXPORT_PATH).status_code == 200
     actions.reindex(a)
     staff.add(a, "ny.granskare", "granskare", PASSWORD)

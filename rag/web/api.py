@@ -16,13 +16,13 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response, StreamingResponse
 
 from rag.errors import DocumentError, RagError
-from rag.loaders import SUPPORTED_SUFFIXES, load_document, load_metadata
-from rag.types import Answer, AnswerDelta, Citation, Turn
+from rag.loaders import SUPPORTED_SUFFIXES, TEXT_SUFFIXES, load_document, load_metadata
+from rag.types import Answer, AnswerDelta, Citation, Document, Turn
 from rag.web.gate import BUSY_EN, BUSY_SV, QueueFull
-from rag.web.render import DOC_ROUTE, document_page, document_url, page
+from rag.web.render import DOC_ROUTE, FILE_ROUTE, document_page, document_url, page
 from rag.web.runtime import Answered, AnswerStream, WebAssistant
 
 log = logging.getLogger(__name__)
@@ -194,7 +194,14 @@ def sources_text(citations: list[Citation], language: str = "sv") -> str:
     if not citations:
         return ""
     head = "Sources:" if language == "en" else "Källor:"
-    return head + "\n" + "\n".join(f"[{c.n}] {c.chunk.title} ({c.chunk.source})" for c in citations)
+    return (
+        head
+        + "\n"
+        + "\n".join(
+            f"[{c.n}] {c.chunk.title} ({', '.join(p for p in (c.chunk.source, c.chunk.page_label) if p)})"
+            for c in citations
+        )
+    )
 
 
 def citation_json(c: Citation, base_url: str) -> dict[str, Any]:
@@ -358,9 +365,8 @@ def make_router(assistant: WebAssistant, *, max_body_bytes: int, corpus_dir: Pat
             log.warning("document viewer refused a path outside the corpus or not a document")
             return _not_found()
         rel = path.relative_to(corpus).as_posix()
-        try:
-            doc = load_document(path, corpus, load_metadata(corpus))
-        except (DocumentError, RagError, OSError, ValueError):
+        doc = indexed_document(rel, path, corpus)
+        if doc is None:
             return _not_found()
         start = end = None
         if stycke:
@@ -372,6 +378,39 @@ def make_router(assistant: WebAssistant, *, max_body_bytes: int, corpus_dir: Pat
             except RagError:
                 pass
         return HTMLResponse(document_page(doc, start=start, end=end))  # headers: rag.web.headers
+
+    def indexed_document(rel: str, path: Path, corpus: Path) -> Document | None:
+        """The document as the index holds it (the text passages point into, å/ä/ö restored); a text file
+        not indexed yet is read from disk, a PDF or a scan never is (no OCR on a page view)."""
+        try:
+            doc = assistant.service.index.documents.get(rel)
+        except RagError:
+            doc = None
+        if doc is not None or path.suffix.lower() not in TEXT_SUFFIXES:
+            return doc
+        try:
+            return load_document(path, corpus, load_metadata(corpus))
+        except (DocumentError, RagError, OSError, ValueError):
+            return None
+
+    @router.get(FILE_ROUTE + "/{source:path}", include_in_schema=False)
+    def original_file(source: str) -> Response:
+        """The original file of an indexed document (a PDF opens in the browser, at #page=N)."""
+        corpus = corpus_dir.resolve()
+        path = safe_corpus_path(corpus, source)
+        if path is None:
+            return _not_found()
+        media = {
+            ".pdf": "application/pdf",
+            ".txt": "text/plain; charset=utf-8",
+            ".md": "text/plain; charset=utf-8",
+        }
+        kind = media.get(path.suffix.lower())
+        headers = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
+        headers["Content-Disposition"] = "inline" if kind else "attachment"
+        if kind != "application/pdf":  # the browser's PDF viewer needs its own scripts
+            headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+        return FileResponse(path, media_type=kind or "application/octet-stream", headers=headers)
 
     # --- JSON 404 for unknown API paths (instead of the chat page) -------------------------------------
     @router.api_route(

@@ -20,6 +20,7 @@ from fastapi.responses import Response
 
 from rag.errors import RagError
 from rag.privacy import redact
+from rag.repair import restored_words
 from rag.web.auth import CONSOLE_PATH, LOGOUT_PATH, session_user
 from rag.web.console_actions import ConsoleActions
 from rag.web.gate import BUSY_SV, QueueFull
@@ -103,7 +104,7 @@ def explain(
                 _fmt(scores.get("dense"), ranks.get("dense")),
                 _fmt(scores.get("lexical"), ranks.get("lexical")),
                 "ja" if i <= context_k and details.get("llm_called") else "nej",
-                p.get("source"),
+                p.get("source") + (f", s. {p['page']}" if p.get("page") else ""),
                 p["chunk_id"].split("#", 1)[-1] + (f" [{n}]" if n else ""),
                 " ".join(p.get("text", "").split())[:240],
             ]
@@ -288,17 +289,24 @@ def build_console(actions: ConsoleActions) -> gr.Blocks:
             return SIGNED_OUT
         progress(0, desc="Läser dokumenten…")
 
-        def factory(total: int) -> Callable[[int], None]:
-            done = [0]
+        def bar(desc: str, unit: str) -> Callable[[int], Callable[[int], None]]:
+            def factory(total: int) -> Callable[[int], None]:
+                done = [0]
 
-            def advance(n: int) -> None:
-                done[0] += n
-                progress((done[0], total), desc="Bäddar in textstycken", unit="stycken")
+                def advance(n: int) -> None:
+                    done[0] += n
+                    progress((done[0], total), desc=desc, unit=unit)
 
-            return advance
+                return advance
+
+            return factory
 
         try:
-            report = actions.reindex(user, progress=factory)
+            report = actions.reindex(
+                user,
+                progress=bar("Bäddar in textstycken", "stycken"),
+                ocr_progress=bar("Läser skannade sidor (OCR)", "sidor"),
+            )
         except StaffError as exc:
             return f"**{md_escape(str(exc))}**"
         except RagError as exc:
@@ -317,7 +325,47 @@ def build_console(actions: ConsoleActions) -> gr.Blocks:
             f"- Hoppade över {md_escape(name)}: {md_escape(reason)}"
             for name, reason in sorted(report.skipped.items())
         ]
+        lines += [
+            f"- Att kontrollera i {md_escape(name)}: {md_escape(note)}"
+            for name, notes in sorted(report.notes.items())
+            for note in notes
+        ]
         return "\n\n".join(lines)
+
+    def document_sources(request: gr.Request) -> Any:
+        user = who(request)
+        try:
+            sources = actions.documents(user) if user is not None else []
+        except RagError:
+            sources = []
+        return gr.update(choices=sources, value=sources[0] if sources else None)
+
+    def show_document(source: str, request: gr.Request) -> tuple[str, list[list[Any]], str]:
+        """A document as indexed: pages, notes from reading it, the words whose å/ä/ö were restored, and
+        the text as it was extracted (before the repair)."""
+        user = who(request)
+        if user is None:
+            return SIGNED_OUT, [], ""
+        try:
+            doc = actions.document(user, source)
+        except RagError as exc:
+            return f"Fel: {exc}", [], ""
+        if doc is None:
+            return "Välj ett dokument.", [], ""
+        facts = [
+            f"**{doc.title}** · fil: `{doc.source}`",
+            f"Sidor: {len(doc.pages)}" if doc.pages else "Utan sidnummer (inte ett sidindelat format)",
+        ]
+        facts += [f"- {note}" for note in doc.notes]
+        rows: list[list[Any]] = []
+        if doc.original_text:
+            counts = restored_words(doc.original_text, doc.text)
+            facts.append(
+                f"Texten hade tappat å, ä och ö vid extraktionen; {sum(counts.values())} ord har rättats. "
+                "Originaltexten står nedan."
+            )
+            rows = [[before, after, n] for (before, after), n in counts.most_common()]
+        return "\n\n".join(facts), rows, doc.original_text or doc.text
 
     # --- accounts and audit (admin) ------------------------------------------------------------------------------
     def account_rows(user: StaffUser) -> list[list[Any]]:
@@ -515,6 +563,30 @@ def build_console(actions: ConsoleActions) -> gr.Blocks:
                 )
                 log_btn.click(conversation_list, log_search, log_table, api_visibility="private")
                 log_tab.select(conversation_list, log_search, log_table, api_visibility="private")
+            with gr.Tab("Dokument", id="dokument") as doc_tab:
+                gr.Markdown(
+                    "Dokumenten som de lästes in: sidor, anteckningar från inläsningen (till exempel sidor där "
+                    "OCR-läsningen var osäker) och ord där å, ä och ö återställdes, med texten som den var innan."
+                )
+                doc_choice = gr.Dropdown(label="Dokument", choices=[], elem_id="dokument-val")
+                doc_facts = gr.Markdown(elem_id="dokument-fakta")
+                doc_words = gr.Dataframe(
+                    headers=["Stod i texten", "Rättat till", "Antal"],
+                    label="Återställda ord",
+                    interactive=False,
+                    elem_id="dokument-ord",
+                )
+                doc_original = gr.Textbox(
+                    label="Texten som den lästes in (före rättning)",
+                    lines=12,
+                    max_lines=30,
+                    interactive=False,
+                    elem_id="dokument-original",
+                )
+                doc_tab.select(document_sources, None, doc_choice, api_visibility="private")
+                doc_choice.change(
+                    show_document, doc_choice, [doc_facts, doc_words, doc_original], api_visibility="private"
+                )
             with gr.Tab("Indexera om", id="indexera", visible=False) as reindex_tab:
                 gr.Markdown(
                     f"Läser om dokumenten i `{settings.corpus_dir.name}/` och bygger indexet på nytt (bara ändrade "

@@ -7,10 +7,8 @@ import logging
 
 from rag.checking import AnswerCheck, check_answer
 from rag.config import Settings
-from rag.embedders.cache import unit_cache_path
-from rag.ingest import Ingestor, ProgressFactory, default_chunker
-from rag.store import make_store
-from rag.types import IngestReport
+from rag.ingest import ProgressFactory, make_ingestor
+from rag.types import Document, IngestReport
 from rag.web.export import feedback_csv
 from rag.web.feedback import ConversationRow, FeedbackRow
 from rag.web.runtime import Answered, WebAssistant
@@ -47,6 +45,17 @@ class ConsoleActions:
         row = self.assistant.store.conversation(answer_id)
         self.staff.audit(user, AuditAction.EXPLAIN, target=answer_id, outcome="ok" if row else FAILED)
         return row
+
+    def documents(self, user: StaffUser) -> list[str]:
+        """The indexed documents' file names (opening one is audited, listing them is not)."""
+        self._allow(user, Permission.INSPECT, AuditAction.VIEW_DOCUMENT)
+        return sorted(self.assistant.service.index.documents)
+
+    def document(self, user: StaffUser, source: str) -> Document | None:
+        self._allow(user, Permission.INSPECT, AuditAction.VIEW_DOCUMENT, source)
+        doc = self.assistant.service.index.documents.get(source or "")
+        self.staff.audit(user, AuditAction.VIEW_DOCUMENT, target=source, outcome="ok" if doc else FAILED)
+        return doc
 
     def check(self, user: StaffUser, question: str, draft: str) -> AnswerCheck:
         self._allow(user, Permission.INSPECT, AuditAction.CHECK_ANSWER)
@@ -98,17 +107,17 @@ class ConsoleActions:
         return feedback_csv(rows)
 
     # --- admin only ----------------------------------------------------------------------------------------------
-    def reindex(self, user: StaffUser, progress: ProgressFactory | None = None) -> IngestReport:
+    def reindex(
+        self,
+        user: StaffUser,
+        progress: ProgressFactory | None = None,
+        ocr_progress: ProgressFactory | None = None,
+    ) -> IngestReport:
         self._allow(user, Permission.REINDEX, AuditAction.REINDEX)
         s = self.settings
-        ingestor = Ingestor(
-            self.assistant.service.embedder,
-            default_chunker(s.chunk_size, s.chunk_overlap),
-            store=make_store(s),
-            unit_cache=unit_cache_path(s),
-        )
+        ingestor = make_ingestor(s, self.assistant.service.embedder)
         try:
-            report = ingestor.run(s.corpus_dir, progress=progress)
+            report = ingestor.run(s.corpus_dir, progress=progress, ocr_progress=ocr_progress)
         except Exception as exc:
             self.staff.audit(user, AuditAction.REINDEX, detail=str(exc), outcome=FAILED)
             raise

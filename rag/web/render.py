@@ -6,14 +6,16 @@ Every value from documents or users is escaped; links point only to routes of th
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 from html import escape
 from urllib.parse import quote
 
 from rag.handoff import WEEKDAYS, Handoff
-from rag.types import Citation, Document
+from rag.types import Citation, Document, page_label
 
 DOC_ROUTE = "/dokument"
+FILE_ROUTE = "/dokumentfil"  # the original file (a PDF opens at #page=N in the browser's viewer)
 SNIPPET_CHARS = 420
 
 
@@ -22,6 +24,15 @@ def document_url(source: str, chunk_id: str | None = None, *, root: str = "") ->
     if chunk_id:
         url += f"?stycke={quote(chunk_id)}#stycke"
     return url
+
+
+def file_url(source: str, page: int | None = None, *, root: str = "") -> str:
+    return f"{root}{FILE_ROUTE}/{quote(source)}" + (f"#page={page}" if page else "")
+
+
+def cited_title(c: Citation) -> str:
+    """'Title, s. 4' for a passage of a paginated document, else the title."""
+    return ", ".join(p for p in (c.chunk.title, c.chunk.page_label) if p)
 
 
 def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
@@ -40,7 +51,7 @@ def source_cards_html(citations: list[Citation], *, root: str = "", language: st
     open_text = "Open the whole document" if en else "Öppna hela dokumentet"
     cards = []
     for c in citations:
-        title = escape(c.chunk.title)
+        title = escape(cited_title(c))
         cards.append(
             f'<li class="kallkort"><p class="kallkort-titel"><strong>[{c.n}] {title}</strong></p>'
             f'<blockquote class="kallkort-citat">{escape(snippet(c.chunk.text))}</blockquote>'
@@ -83,7 +94,7 @@ def source_cards_md(citations: list[Citation], *, root: str = "", language: str 
     for c in citations:
         url = document_url(c.chunk.source, c.chunk.chunk_id, root=root)
         parts.append(
-            f"> **[{c.n}] {md_escape(c.chunk.title)}**  \n> {md_escape(snippet(c.chunk.text))}  \n"
+            f"> **[{c.n}] {md_escape(cited_title(c))}**  \n> {md_escape(snippet(c.chunk.text))}  \n"
             f"> [{open_text} ↗]({url})"
         )
     return "\n\n".join(parts)
@@ -140,6 +151,8 @@ line-height:1.55;color:#1a1a1a;background:#fff}
 h1{font-size:1.4rem} mark{background:#fff3b0;padding:.1em 0} .meta{color:#555;font-size:.9rem}
 form{display:grid;gap:.6rem;max-width:22rem} input{font-size:1rem;padding:.5rem} button{font-size:1rem;padding:.5rem}
 .fel{color:#a00000;font-weight:600} a{color:#0b5cad}
+.sida{border-top:1px solid #ccc;margin-top:1.5rem} .sidnummer{font-size:.85rem;color:#555;font-weight:600}
+.var{background:#f3f6fa;padding:.5rem .7rem;border-radius:6px}
 """
 
 
@@ -152,24 +165,64 @@ def page(title: str, body: str, *, status_note: str = "") -> str:
     )
 
 
+def _marked(text: str, offset: int, start: int | None, end: int | None, first: list[bool]) -> str:
+    """text (which starts at offset in the document) escaped, with the part inside [start, end) marked; the
+    first mark gets the id the link scrolls to."""
+    if start is None or end is None:
+        return escape(text)
+    a, b = max(start - offset, 0), min(end - offset, len(text))
+    if a >= b:
+        return escape(text)
+    attrs = ' id="stycke" tabindex="-1"' if first[0] else ""
+    first[0] = False
+    return f"{escape(text[:a])}<mark{attrs}>{escape(text[a:b])}</mark>{escape(text[b:])}"
+
+
+def _paragraphs(text: str, offset: int, start: int | None, end: int | None, first: list[bool]) -> str:
+    out = []
+    pos = 0
+    for para in text.split("\n\n"):
+        html = _marked(para, offset + pos, start, end, first).replace("\n", "<br>")
+        out.append(f"<p>{html}</p>")
+        pos += len(para) + 2
+    return "".join(out)
+
+
 def document_page(doc: Document, *, start: int | None = None, end: int | None = None) -> str:
-    """The whole document as plain paragraphs, with the cited passage marked (and scrolled to)."""
+    """The whole document with the cited passage marked (and scrolled to). A paginated document is shown page
+    by page ("Sida 4"), with a line that says on which page the passage is and links to the original file
+    opened at that page."""
     text = doc.text
-    if start is not None and end is not None and 0 <= start < end <= len(text):
-        html_text = (
-            escape(text[:start])
-            + '<mark id="stycke" tabindex="-1">'
-            + escape(text[start:end])
-            + "</mark>"
-            + escape(text[end:])
+    if not (start is not None and end is not None and 0 <= start < end <= len(text)):
+        start = end = None
+    first = [True]
+    meta = f'<p class="meta">Fil: {escape(doc.source)}' + (f" · {escape(doc.date)}" if doc.date else "")
+    if not doc.pages:
+        meta += "</p>"
+        body = _paragraphs(text, 0, start, end, first)
+        return page(doc.title, f"<h1>{escape(doc.title)}</h1>{meta}<article>{body}</article>")
+    meta += f" · {len(doc.pages)} sidor</p>"
+    where = ""
+    if start is not None:
+        first_page, last_page = doc.page_at(start), doc.page_at((end or start) - 1)
+        label = page_label(first_page, last_page)
+        where = (
+            f'<p class="var">Det citerade stycket finns på <a href="#sida-{first_page}">{label.replace("s.", "sidan")}'
+            f'</a>. <a href="{escape(file_url(doc.source, first_page))}">Öppna originalfilen på {label}</a></p>'
         )
     else:
-        html_text = escape(text)
-    paragraphs = "".join(f"<p>{p.replace(chr(10), '<br>')}</p>" for p in html_text.split("\n\n"))
-    meta = (
-        f'<p class="meta">Fil: {escape(doc.source)}' + (f" · {escape(doc.date)}" if doc.date else "") + "</p>"
-    )
-    return page(doc.title, f"<h1>{escape(doc.title)}</h1>{meta}<article>{paragraphs}</article>")
+        where = f'<p class="var"><a href="{escape(file_url(doc.source))}">Öppna originalfilen</a></p>'
+    bounds = [*doc.pages, len(text)]
+    sections = []
+    for n, (a, b) in enumerate(itertools.pairwise(bounds), 1):
+        chunk = text[a:b]
+        lead = len(chunk) - len(chunk.lstrip("\n"))
+        body = _paragraphs(chunk.strip("\n"), a + lead, start, end, first)
+        sections.append(
+            f'<section class="sida" id="sida-{n}" aria-labelledby="sida-{n}-rubrik">'
+            f'<h2 class="sidnummer" id="sida-{n}-rubrik">Sida {n}</h2>{body}</section>'
+        )
+    return page(doc.title, f"<h1>{escape(doc.title)}</h1>{meta}{where}<article>{''.join(sections)}</article>")
 
 
 def marked_unit(unit: str | None, bound: list[str]) -> str:

@@ -78,6 +78,7 @@ class AuditAction(StrEnum):
     ACCOUNT_ROLE = "account_role"
     PURGE_LOGS = "purge_logs"
     VIEW_AUDIT = "view_audit"
+    VIEW_DOCUMENT = "view_document"
 
 
 AUDIT_SV = {
@@ -98,6 +99,7 @@ AUDIT_SV = {
     AuditAction.ACCOUNT_ROLE: "Byt roll",
     AuditAction.PURGE_LOGS: "Rensa loggar",
     AuditAction.VIEW_AUDIT: "Visa granskningsloggen",
+    AuditAction.VIEW_DOCUMENT: "Visa dokument",
 }
 
 OK, DENIED, FAILED = "ok", "nekad", "misslyckad"

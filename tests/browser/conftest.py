@@ -84,11 +84,20 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def browser_service(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """The service behind the live app: fake embedder over a copy of corpus/, slow scripted generator."""
+    """The service behind the live app: fake embedder over a copy of corpus/ plus a PDF of one of its documents
+    (made with LibreOffice, for the page-by-page viewer), slow scripted generator."""
+    import shutil
+
+    from eval.formats import build_variants
     from rag.service import AssistantService
     from rag.web.fakes import fake_service
+    from tests.conftest import CORPUS
 
-    base = fake_service(tmp_path_factory.mktemp("browser"))
+    work = tmp_path_factory.mktemp("browser")
+    shutil.copytree(CORPUS, work / "corpus")
+    pdfs = build_variants(CORPUS, work / "variants", ("pdf",), documents=["tre-transformationer.txt"])
+    shutil.copy(pdfs.dirs["pdf"] / "tre-transformationer.pdf", work / "corpus" / "tre-transformationer.pdf")
+    base = fake_service(work)
     return AssistantService(base.settings, embedder=base.embedder, generator=SlowScriptedGenerator())
 
 

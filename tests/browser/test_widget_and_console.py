@@ -218,3 +218,23 @@ def test_reindex_from_the_console_picks_up_a_new_document(
     finally:
         staff.context.close()
         new_doc.unlink()
+
+
+def test_the_viewer_opens_a_pdf_at_the_cited_page_with_the_passage_marked(
+    page: Any, live_server: str, browser_service: Any
+) -> None:
+    from rag.web.render import document_url
+
+    chunk = next(
+        c for c in browser_service.index.chunks if c.source == "tre-transformationer.pdf" and c.page == 2
+    )
+    page.goto(live_server + document_url(chunk.source, chunk.chunk_id))
+    mark = page.locator("mark#stycke")
+    expect(mark).to_be_in_viewport()
+    assert mark.evaluate("m => m.closest('section').id") == "sida-2"
+    assert " ".join(chunk.text.split())[:40] in " ".join(mark.inner_text().split())
+    expect(page.locator(".var")).to_contain_text("sidan 2")
+    href = page.get_by_role("link", name=re.compile("Öppna originalfilen")).get_attribute("href")
+    assert href == "/dokumentfil/tre-transformationer.pdf#page=2"
+    pdf = page.context.request.get(live_server + href.split("#")[0])
+    assert pdf.status == 200 and pdf.headers["content-type"] == "application/pdf"
