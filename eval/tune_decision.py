@@ -73,14 +73,15 @@ def _replay_one(r: dict[str, Any], settings: DecisionSettings, gate: float) -> t
     if (r.get("confidence") or 0.0) < gate:
         return True, ""
     checks = r.get("sentences") or []
+    cands = r.get("candidates") or []
+    by_text = {c["text"]: float(c["probability"]) for c in cands}
     written = [
-        Option(c["text"], float(c["probability"]), True, i)
+        Option(c["text"], _written_probability(c, by_text), True, i)
         for i, c in enumerate(checks)
         if c.get("supported")
         and c.get("probability") is not None
         and not c.get("reason", "").startswith("quoted")
     ]
-    cands = r.get("candidates") or []
     best = Option(cands[0]["text"], float(cands[0]["probability"]), False, 0) if cands else None
     unknown = not written and (
         bool(_DONT_KNOW.search(r.get("raw_generation") or "")) or any(c.get("missing_facts") for c in checks)
@@ -96,6 +97,15 @@ def _replay_one(r: dict[str, Any], settings: DecisionSettings, gate: float) -> t
     if d.refuse:
         return True, ""
     return False, " ".join([w.text for w in d.show] + ([d.quote.text] if d.quote else []))
+
+
+def _written_probability(check: dict[str, Any], candidates: dict[str, float]) -> float:
+    """As the service does: the probability of the unit the sentence is bound to, else the sentence's own.
+    Runs made before unit_probability was stored find the unit among the stored candidates."""
+    unit_p = check.get("unit_probability")
+    if unit_p is None:
+        unit_p = candidates.get(check.get("unit") or "")
+    return float(check["probability"] if unit_p is None else unit_p)
 
 
 def load(run: Path) -> list[dict[str, Any]]:

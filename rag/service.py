@@ -294,8 +294,9 @@ class AssistantService:
                 p = self.scorer.score_written(
                     query, check.text, state.passages[idx], [s.candidate for s in scored]
                 )
-                unit_p = next(
-                    (x.probability for x in scored if check.unit and x.candidate.text in check.unit), None
+                unit_p = max(
+                    (x.probability for x in scored if check.unit and x.candidate.text in check.unit),
+                    default=None,
                 )
                 state.kept[-1] = (
                     replace(
@@ -306,7 +307,9 @@ class AssistantService:
                     idx,
                 )
                 state.checks[-1] = state.kept[-1][0]
-                written.append(Option(check.text, p, True, len(state.kept) - 1))
+                # A verified sentence says what the unit it is bound to says: that unit's probability of
+                # answering is its evidence (the 1.5B model's own wording scores worse: "042-10 50 00").
+                written.append(Option(check.text, p if unit_p is None else unit_p, True, len(state.kept) - 1))
                 if prep.language == "sv" and max(w.probability for w in written) >= self.decision.answer:
                     # Something answers: nothing later can turn this into a refusal, so what is verified shows now.
                     shown = _shown_written(state)

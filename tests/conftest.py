@@ -15,6 +15,7 @@ from rag.embedders.fake import HashEmbedder
 from rag.generation.fake import ScriptedGenerator
 from rag.ingest import Ingestor
 from rag.service import AssistantService
+from rag.stages.evidence import DecisionSettings
 
 if TYPE_CHECKING:
     from rag.localservers import LocalPostgres
@@ -49,8 +50,11 @@ def fake_index(fake_settings: Settings) -> Settings:
 
 
 def make_service(settings: Settings, script: object = None) -> tuple[AssistantService, ScriptedGenerator]:
+    """The service on fakes, with the decision's class defaults: these tests pin the mechanism, not the thresholds
+    fitted on the resident tune split (rag/params/decision.json)."""
     gen = ScriptedGenerator(script)  # type: ignore[arg-type]
-    return AssistantService(settings, embedder=HashEmbedder(), generator=gen), gen
+    service = AssistantService(settings, embedder=HashEmbedder(), generator=gen, decision=DecisionSettings())
+    return service, gen
 
 
 # --- real servers, started once per session and stopped after (rag/localservers.py) ----------------------------
