@@ -349,14 +349,14 @@ def build_console(actions: ConsoleActions) -> gr.Blocks:
         try:
             doc = actions.document(user, source)
         except RagError as exc:
-            return f"Fel: {exc}", [], ""
+            return f"Fel: {md_escape(str(exc))}", [], ""
         if doc is None:
             return "Välj ett dokument.", [], ""
         facts = [
-            f"**{doc.title}** · fil: `{doc.source}`",
+            f"**{md_escape(doc.title)}** · fil: `{doc.source}`",
             f"Sidor: {len(doc.pages)}" if doc.pages else "Utan sidnummer (inte ett sidindelat format)",
         ]
-        facts += [f"- {note}" for note in doc.notes]
+        facts += [f"- {md_escape(note)}" for note in doc.notes]
         rows: list[list[Any]] = []
         if doc.original_text:
             counts = restored_words(doc.original_text, doc.text)
