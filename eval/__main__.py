@@ -219,10 +219,12 @@ def cmd_tune_decision(args: argparse.Namespace) -> int:
                 f"{run} is a run of the holdout split: it is for reporting only, never for choosing"
             )
     records = [r for run in args.runs for r in td.load(Path(run))]
-    results = td.search(records, gates=[0.0, *args.gate])
-    print(td.render(results, td.replay(records, DecisionSettings.load())))
+    if args.wrong_cost <= 0:
+        raise ValueError(f"--wrong-cost must be above 0, got {args.wrong_cost}")
+    results = td.search(records, gates=[0.0, *args.gate], wrong_cost=args.wrong_cost)
+    print(td.render(results, td.replay(records, DecisionSettings.load()), wrong_cost=args.wrong_cost))
     if args.write:
-        td.write(results[0][1])
+        td.write(results[0][1], wrong_cost=args.wrong_cost)
         print(f"wrote {td.PARAMS}")
     return 0
 
@@ -411,6 +413,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     td.add_argument("runs", nargs="+", help="--out folders of runs of the tune split")
     td.add_argument("--gate", type=float, nargs="*", default=[], help="also try these gate thresholds")
+    td.add_argument(
+        "--wrong-cost",
+        type=float,
+        default=2.0,
+        help="how many refused answerable questions one wrong shown answer weighs (default 2)",
+    )
     td.add_argument("--write", action="store_true", help="write the best setting to rag/params/decision.json")
     td.set_defaults(func=cmd_tune_decision)
 

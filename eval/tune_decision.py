@@ -5,7 +5,9 @@ probability that it answers, the best-scored source units, the gate's probabilit
 The decision (rag/stages/evidence.py ``decide``) is a pure function of those, so every setting of its
 thresholds — and any gate threshold above the one the run used — can be replayed without asking the LLM
 again. The cost counts what hurts residents: an answer shown without its key fact (answerable, or an
-unanswerable question answered at all) weighs WRONG_COST, an answerable question refused weighs 1.
+unanswerable question answered at all) weighs WRONG_COST, an answerable question refused weighs 1. WRONG_COST
+= 2 follows the issue's own targets (at most 2 % wrong but shown against at most 4 % answerable refused); a city
+that weighs the two differently chooses again with --wrong-cost, and the weight is stored beside the thresholds.
 
 Run it on `tune` runs only; it writes the best setting to rag/params/decision.json with --write.
 """
@@ -44,9 +46,8 @@ class Outcome:
     unanswerable_answered: int = 0
     unanswerable_refused: int = 0
 
-    @property
-    def cost(self) -> float:
-        return WRONG_COST * (self.answered_wrong + self.unanswerable_answered) + self.answerable_refused
+    def cost(self, wrong_cost: float = WRONG_COST) -> float:
+        return wrong_cost * (self.answered_wrong + self.unanswerable_answered) + self.answerable_refused
 
 
 def replay(records: Sequence[dict[str, Any]], settings: DecisionSettings, gate: float = 0.0) -> Outcome:
@@ -114,7 +115,7 @@ def load(run: Path) -> list[dict[str, Any]]:
 
 
 def search(
-    records: Sequence[dict[str, Any]], gates: Sequence[float] = (0.0,)
+    records: Sequence[dict[str, Any]], gates: Sequence[float] = (0.0,), wrong_cost: float = WRONG_COST
 ) -> list[tuple[float, DecisionSettings, float, Outcome]]:
     out = []
     for a, q, m, u, g in itertools.product(
@@ -122,13 +123,16 @@ def search(
     ):
         s = DecisionSettings(a, q, m, u)
         o = replay(records, s, g)
-        out.append((o.cost, s, g, o))
+        out.append((o.cost(wrong_cost), s, g, o))
     out.sort(key=lambda t: (t[0], -t[1].answer, -t[1].quote))
     return out
 
 
 def render(
-    results: Sequence[tuple[float, DecisionSettings, float, Outcome]], current: Outcome, n: int = 10
+    results: Sequence[tuple[float, DecisionSettings, float, Outcome]],
+    current: Outcome,
+    n: int = 10,
+    wrong_cost: float = WRONG_COST,
 ) -> str:
     lines = [
         "| cost | answer | quote | margin | quote_unknown | gate ≥ | right | wrong shown | answerable refused | unanswerable answered |",
@@ -139,11 +143,11 @@ def render(
             f"| {cost:.0f} | {s.answer} | {s.quote} | {s.margin} | {s.quote_unknown} | {g} | {o.answered_right} | "
             f"{o.answered_wrong} | {o.answerable_refused} | {o.unanswerable_answered} |"
         )
-    lines.append(f"\nAs run: cost {current.cost:.0f}, {asdict(current)}")
+    lines.append(f"\nAs run: cost {current.cost(wrong_cost):.0f}, {asdict(current)}")
     return "\n".join(lines)
 
 
-def write(settings: DecisionSettings, path: Path = PARAMS) -> None:
+def write(settings: DecisionSettings, path: Path = PARAMS, wrong_cost: float = WRONG_COST) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = {k: v for k, v in asdict(settings).items()}
+    data: dict[str, float] = {**asdict(settings), "wrong_cost": wrong_cost}
     path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
