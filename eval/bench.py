@@ -54,7 +54,7 @@ def _stats(generator: Any) -> dict[str, int] | None:
 def run_assistant(service: AssistantService, q: Question) -> Sample:
     s = Sample(q.question, q.lang or "sv")
     t0 = time.perf_counter()
-    calls_before = len(getattr(service.generator, "history", []))
+    seen = {id(c) for c in getattr(service.generator, "history", ())}  # a bounded deque: count by identity
     answer: Answer | None = None
     for event in service.ask_stream(q.question, q.history):
         now = (time.perf_counter() - t0) * 1000
@@ -71,8 +71,7 @@ def run_assistant(service: AssistantService, q: Question) -> Sample:
         s.first_token_ms = before_llm + t.get("time_to_first_token", 0)
         s.generated = answer.tokens_generated
         s.generation_ms = t.get("generation", 0) - t.get("time_to_first_token", 0)
-    history = getattr(service.generator, "history", [])
-    s.llm_calls = [dict(c) for c in history[calls_before:]]
+    s.llm_calls = [dict(c) for c in getattr(service.generator, "history", ()) if id(c) not in seen]
     main = [c for c in s.llm_calls if c.get("role") == "answer"]
     if main:
         s.prompt_tokens, s.evaluated_tokens = main[-1]["prompt"], main[-1]["evaluated"]
