@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -24,12 +23,9 @@ from typing import Any
 
 from eval.dataset import parse_question
 from eval.metrics import key_facts
-from rag.stages.evidence import PARAMS, DecisionSettings, Option, decide
+from rag.stages.evidence import PARAMS, DecisionSettings, Option, decide, said_unknown, written_evidence
 
 WRONG_COST = 2.0
-_DONT_KNOW = re.compile(
-    r"\b(det vet jag inte|vet inte|framgår inte|i don'?t know|not in the sources)\b", re.I
-)
 GRID = {
     "answer": [0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6],
     "quote": [0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6, 0.7],
@@ -84,17 +80,9 @@ def _replay_one(r: dict[str, Any], settings: DecisionSettings, gate: float) -> t
         and not c.get("reason", "").startswith("quoted")
     ]
     best = Option(cands[0]["text"], float(cands[0]["probability"]), False, 0) if cands else None
-    unknown = not written and (
-        bool(_DONT_KNOW.search(r.get("raw_generation") or "")) or any(c.get("missing_facts") for c in checks)
-    )
-    if unknown:
-        settings = DecisionSettings(
-            settings.answer,
-            max(settings.quote, settings.quote_unknown),
-            settings.margin,
-            settings.quote_unknown,
-        )
-    d = decide(written, best, settings)
+    invented = any(c.get("missing_facts") for c in checks)
+    unknown = said_unknown(r.get("raw_generation") or "", bool(written), invented)
+    d = decide(written, best, settings, unknown=unknown)
     if d.refuse:
         return True, ""
     return False, " ".join([w.text for w in d.show] + ([d.quote.text] if d.quote else []))
@@ -106,7 +94,7 @@ def _written_probability(check: dict[str, Any], candidates: dict[str, float]) ->
     unit_p = check.get("unit_probability")
     if unit_p is None:
         unit_p = candidates.get(check.get("unit") or "")
-    return float(check["probability"] if unit_p is None else unit_p)
+    return written_evidence(float(check["probability"]), None if unit_p is None else float(unit_p))
 
 
 def load(run: Path) -> list[dict[str, Any]]:

@@ -10,7 +10,6 @@ and builds the parts they are handed (embedder, retriever, scorer, gate, generat
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -30,7 +29,15 @@ from rag.scorer import PARAMS as SCORER_PARAMS
 from rag.scorer import AnswerScorer, Query, Scored, candidates, fitted_for, lexical_model, make_query
 from rag.stages.compose import Shown, citation_order, compose, marked, notes, refusal_text
 from rag.stages.context import ContextSettings, ContextStage
-from rag.stages.evidence import Decision, DecisionSettings, Option, decide
+from rag.stages.evidence import (
+    DONT_KNOW,
+    Decision,
+    DecisionSettings,
+    Option,
+    decide,
+    said_unknown,
+    written_evidence,
+)
 from rag.stages.gate import PARAMS as GATE_PARAMS
 from rag.stages.gate import GateStage, lexical_gate_model
 from rag.stages.generate import GenerateStage, Generation
@@ -43,9 +50,6 @@ from rag.types import Answer, AnswerDelta, Hit, Retrieval, SentenceCheck, Turn
 
 log = logging.getLogger(__name__)
 
-_DONT_KNOW = re.compile(
-    r"\b(det vet jag inte|vet inte|framgår inte|i don'?t know|not in the sources)\b", re.I
-)
 CANDIDATES_SHOWN = 5  # top-scored units kept on the Answer for staff and for replaying the decision
 
 
@@ -307,9 +311,7 @@ class AssistantService:
                     idx,
                 )
                 state.checks[-1] = state.kept[-1][0]
-                # A verified sentence says what the unit it is bound to says: that unit's probability of
-                # answering is its evidence (the 1.5B model's own wording scores worse: "042-10 50 00").
-                written.append(Option(check.text, p if unit_p is None else unit_p, True, len(state.kept) - 1))
+                written.append(Option(check.text, written_evidence(p, unit_p), True, len(state.kept) - 1))
                 if prep.language == "sv" and max(w.probability for w in written) >= self.decision.answer:
                     # Something answers: nothing later can turn this into a refusal, so what is verified shows now.
                     shown = _shown_written(state)
@@ -317,12 +319,9 @@ class AssistantService:
                     for s in shown[streamed:]:
                         yield AnswerDelta(marked(s, order, "sv"))
                     streamed = len(shown)
-            said_unknown = not state.kept and (bool(_DONT_KNOW.search(gen.raw)) or state.invented)
             best = _option(scored[0], 0) if scored else None
-            settings = self.decision
-            if said_unknown:  # the model found no answer in what it read: a quote must be surer
-                settings = replace(settings, quote=max(settings.quote, settings.quote_unknown))
-            decision = decide(written, best, settings)
+            unknown = said_unknown(gen.raw, bool(state.kept), state.invented)
+            decision = decide(written, best, self.decision, unknown=unknown)
         timings["time_to_first_token"] = gen.time_to_first_token_ms
         timings["generation"] = gen.total_ms
         if gen.failed is not None:  # staff read why in the log; the answer says llm_unavailable
@@ -343,7 +342,7 @@ class AssistantService:
                 "llm_unavailable"
                 if gen.failed is not None and not gen.raw
                 else "model_said_unknown"
-                if _DONT_KNOW.search(gen.raw)
+                if DONT_KNOW.search(gen.raw)
                 else "no_answer"
             )
             for event in self._refuse(
