@@ -94,7 +94,7 @@ def _written_probability(check: dict[str, Any], candidates: dict[str, float]) ->
     unit_p = check.get("unit_probability")
     if unit_p is None:
         unit_p = candidates.get(check.get("unit") or "")
-    return written_evidence(float(check["probability"]), None if unit_p is None else float(unit_p))
+    return written_evidence(None if unit_p is None else float(unit_p), lambda: float(check["probability"]))
 
 
 def load(run: Path) -> list[dict[str, Any]]:

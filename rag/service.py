@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
+from functools import partial
 
 from rag.attribution import SupportChecker
 from rag.config import Settings
@@ -295,13 +296,18 @@ class AssistantService:
                 if not self.verify.check(sentence, state, prep.retrieval_query):
                     continue
                 check, idx = state.kept[-1]
-                p = self.scorer.score_written(
-                    query, check.text, state.passages[idx], [s.candidate for s in scored]
-                )
                 unit_p = max(
                     (x.probability for x in scored if check.unit and x.candidate.text in check.unit),
                     default=None,
                 )
+                own = partial(
+                    self.scorer.score_written,
+                    query,
+                    check.text,
+                    state.passages[idx],
+                    [s.candidate for s in scored],
+                )
+                p = written_evidence(unit_p, own)
                 state.kept[-1] = (
                     replace(
                         check,
@@ -311,7 +317,7 @@ class AssistantService:
                     idx,
                 )
                 state.checks[-1] = state.kept[-1][0]
-                written.append(Option(check.text, written_evidence(p, unit_p), True, len(state.kept) - 1))
+                written.append(Option(check.text, p, True, len(state.kept) - 1))
                 if prep.language == "sv" and max(w.probability for w in written) >= self.decision.answer:
                     # Something answers: nothing later can turn this into a refusal, so what is verified shows now.
                     shown = _shown_written(state)

@@ -162,7 +162,7 @@ class SentenceCheck:
         None  # the unit of that passage (sentence, list item, "Label: value" line …) binding it
     )
     bound: list[str] = field(default_factory=list)  # the sentence's facts and words found in that unit
-    probability: float | None = None  # that it answers the question (the answer-sentence scorer), if kept
+    probability: float | None = None  # that it answers (its binding unit's, else its own score), if kept
     unit_probability: float | None = None  # the scorer's probability for the source unit binding it
 
     def to_dict(self) -> dict[str, Any]:

@@ -19,7 +19,7 @@ function of its inputs so that the choice can be replayed on a stored run.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -71,10 +71,11 @@ class Decision:
     why: str = ""
 
 
-def written_evidence(own: float, unit: float | None) -> float:
+def written_evidence(unit: float | None, own: Callable[[], float]) -> float:
     """A verified sentence says what the unit it is bound to says: that unit's probability of answering is its
-    evidence (the 1.5B model's own wording scores worse: "042-10 50 00"); its own score when it binds to none."""
-    return own if unit is None else unit
+    evidence (the 1.5B model's own wording scores worse: "042-10 50 00"); its own score, asked for only then
+    (a feature pass over every candidate), when it binds to none."""
+    return own() if unit is None else unit
 
 
 def said_unknown(raw: str, anything_verified: bool, invented: bool) -> bool:
