@@ -30,7 +30,7 @@ import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
-from rag.text import _TIME, content_terms, extract_facts, fact_in_passage, fold, stem
+from rag.text import _TIME, claimed_facts, content_terms, fact_in_passage, fold, quoted_phrases, stem
 from rag.units import Unit, fact_type, source_units, unit_terms
 
 _VALUE_NUMBER = re.compile(r"\b([01]?\d|2[0-3])[.:]([0-5]\d)\b|\d+(?:[ ,.]\d{3})*(?:,\d+)?")
@@ -62,7 +62,7 @@ def bind(claim: str, text: str, title: str = "") -> Binding:
     """Bind a claim to the unit of the passage (text, with its title) that states its facts."""
     units = source_units(text, title)
     full = f"{title}\n{text}"
-    facts = [f for f in dict.fromkeys(extract_facts(claim)) if fact_in_passage(f, full)]
+    facts = [f for f in dict.fromkeys(claimed_facts(claim)) if fact_in_passage(f, full)]
     # a value standing as a word of its own: the "1" of "C1" is part of a name
     values = [f for f in facts if fact_type(f) != "name" and _standalone(f, claim)]
     names = [f for f in facts if fact_type(f) == "name"]
@@ -148,7 +148,9 @@ def _standalone(fact: str, text: str) -> bool:
 
 
 def _subject_terms(text: str) -> set[str]:
-    """The claim's topic terms other than its numbers: what it says its facts are about."""
+    """The claim's topic terms other than its numbers and quoted phrases: what it says its facts are about."""
+    for phrase in quoted_phrases(text):
+        text = text.replace(phrase, " ")
     return {t for t in content_terms(text) if not t[0].isdigit()}
 
 
@@ -227,7 +229,7 @@ def _other_subject(
 
 def _other_values(text: str, facts: Sequence[str], types: Collection[str]) -> bool:
     """Whether text states a fact of one of the types that the claim does not give."""
-    return any(fact_type(f) in types and not any(_same(f, c) for c in facts) for f in extract_facts(text))
+    return any(fact_type(f) in types and not any(_same(f, c) for c in facts) for f in claimed_facts(text))
 
 
 def _same(a: str, b: str) -> bool:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from rag.attribution import strip_markers
-from rag.text import extract_facts, fact_in_passage
+from rag.text import claimed_facts, fact_in_passage
 from rag.types import Chunk, SentenceCheck
 
 if TYPE_CHECKING:
@@ -73,11 +73,11 @@ class AnswerCheck:
 
 
 def facts_not_in_passages(answer: str, passages: list[Chunk], question: str = "") -> list[str]:
-    """Numbers, dates, times, phone numbers, addresses and names of the answer that no passage holds
-    (a fact the question itself gives is allowed)."""
+    """Numbers, dates, times, phone numbers, addresses, names and quoted phrases of the answer that no
+    passage holds (a fact the question itself gives is allowed)."""
     texts = [p.titled_text for p in passages]
     missing: list[str] = []
-    for fact in extract_facts(strip_markers(answer)):
+    for fact in claimed_facts(strip_markers(answer)):
         known = any(fact_in_passage(fact, t) for t in texts) or (
             bool(question) and fact_in_passage(fact, question)
         )

@@ -208,6 +208,27 @@ def extract_facts(sentence: str) -> list[str]:
     return facts
 
 
+# A phrase in quotation marks ("digitalt julfirande", ”Kulturskolan”): the writer says these are the source's
+# own words, so they must stand in the passage as written (case and line breaks aside).
+_QUOTED = re.compile(r'["“”«»„]([^"“”«»„\n]{3,80}?)["“”«»]')
+
+
+def quoted_phrases(sentence: str) -> list[str]:
+    """Phrases of two to eight words that a sentence puts in quotation marks."""
+    out = []
+    for m in _QUOTED.finditer(sentence):
+        phrase = " ".join(m.group(1).strip(" .,:;!?").split())
+        if 2 <= len(phrase.split()) <= 8 and re.search(r"[^\W\d_]", phrase):
+            out.append(phrase)
+    return out
+
+
+def claimed_facts(sentence: str) -> list[str]:
+    """The facts a checker holds a sentence to: extract_facts and the phrases it quotes."""
+    facts = extract_facts(sentence)
+    return facts + [q for q in quoted_phrases(sentence) if q not in facts]
+
+
 def has_phone_number(text: str) -> bool:
     return bool(_PHONE.search(text))
 
@@ -242,6 +263,6 @@ def missing_facts(sentence: str, passage: str, *, also_known: Iterable[str] = ()
     allowed = " ".join(also_known)
     return [
         f
-        for f in extract_facts(sentence)
+        for f in claimed_facts(sentence)
         if not fact_in_passage(f, passage) and not fact_in_passage(f, allowed)
     ]

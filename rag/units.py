@@ -24,7 +24,7 @@ UnitKind = Literal["sentence", "heading", "label", "item", "contact", "cell"]
 # Units whose every fact belongs to one subject named in the unit itself.
 STRUCTURED: frozenset[str] = frozenset({"label", "item", "contact", "cell"})
 
-FactType = Literal["email", "url", "phone", "time", "year", "number", "name"]
+FactType = Literal["email", "url", "phone", "time", "year", "number", "name", "quote"]
 
 _BULLET = re.compile(r"^\s*[-•*]\s+")
 _LABEL = re.compile(r"^([^:.!?|]{1,40}):\s+(\S.*)$")
@@ -136,7 +136,8 @@ def _is_contact_block(lines: list[str]) -> bool:
 
 
 def fact_type(fact: str) -> FactType:
-    """The type of a fact as extract_facts returns it: what a fact may be swapped with."""
+    """The type of a fact as claimed_facts returns it: what a fact may be swapped with. A phrase with a
+    lower-case word can only be a quoted one: it is a value said about a subject, as a time is."""
     if _EMAIL.fullmatch(fact):
         return "email"
     if _URL.fullmatch(fact):
@@ -149,6 +150,8 @@ def fact_type(fact: str) -> FactType:
         return "year"
     if _NUMBER.fullmatch(fact):
         return "number"
+    if any(word[:1].islower() for word in fact.split()):
+        return "quote"
     return "name"
 
 

@@ -57,6 +57,10 @@ PROSE = """Leif gick i pension 2019, men har fortsatt att jobba i olika utveckli
 
 Du ska lämna in ansökan innan ditt tillstånd har gått ut."""
 
+QUOTES = """Den 22 december blir det ”digitalt julfirande” med julquiz och allsång.
+
+Samordnad individuell plan (sip) är ett verktyg som kallas ”samordnad vård” i regionen."""
+
 
 def chunk(text: str, title: str = "Dokument") -> Chunk:
     return Chunk("d#0-x", "d", "d.txt", title, text, 0, len(text), "x")
@@ -83,6 +87,9 @@ def chunk(text: str, title: str = "Dokument") -> Chunk:
         ("Vi var 20 socialsekreterare som ansvarade för 7-8 procent av staden.", PROSE, False),
         ("Leif blev 69 år.", PROSE, True),  # "Han blev 69 år." leans on the sentence before
         ("Du ska lämna in ansökan efter att ditt tillstånd har gått ut.", PROSE, False),  # före/efter
+        ('Den 22 december blir det "digitalt julfirande".', QUOTES, True),  # quoted as written
+        ('Sip är ett verktyg som kallas "digitalt julfirande".', QUOTES, False),  # another's quoted words
+        ('Sip är ett verktyg som kallas "samordnat stöd".', QUOTES, False),  # words the source never says
     ],
 )
 def test_a_claim_is_supported_only_where_its_facts_are_bound_to_its_subject(
@@ -144,10 +151,16 @@ def test_a_claim_without_facts_binds_to_the_unit_sharing_most_words() -> None:
 
 
 def test_generated_claims_cover_every_swap_type_and_the_checker_sorts_them() -> None:
-    passages = [chunk(HOURS, "Kontakt"), chunk(PEOPLE, "Presentation"), chunk(PROSE, "Nyheter")]
+    passages = [
+        chunk(HOURS, "Kontakt"),
+        chunk(PEOPLE, "Presentation"),
+        chunk(PROSE, "Nyheter"),
+        chunk(QUOTES, "Julen"),
+    ]
     made = cl.generate(passages)
     kinds = {c.kind for c in made if not c.correct}
     assert {"swap:time", "swap:email", "swap:title", "swap:year", "reversed", "swap:before-after"} <= kinds
+    assert "swap:quote" in kinds
     assert any(c.kind == "clock" for c in made)
     checker = SupportChecker()
     wrong = [c for c in made if checker.check(c.text, [c.passage]).check.supported != c.correct]
