@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from rag import cli
 from rag.config import Settings
 from rag.db.postgres import Database
 from rag.errors import RagError
@@ -465,3 +466,29 @@ def test_rag_migrate_copies_the_embedded_web_state_once(
         assert len(pg_store.feedback()) == 1
     finally:
         target.close()
+
+
+@pytest.mark.postgres
+def test_rag_migrate_brings_the_web_state_along_and_the_commands_then_use_postgres(
+    fake_index: Settings,
+    pg_url: str,
+    personal_answer: Answer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    sqlite = open_web_database(fake_index)
+    store = make_web_store(sqlite)
+    store.add_feedback(
+        answer_id=store.log_answer(personal_answer, channel="chat"), rating=-1, comment="Flyttad"
+    )
+    monkeypatch.setenv("RAG_DATABASE_URL", pg_url)
+    monkeypatch.setenv("RAG_INDEX_DIR", str(fake_index.index_dir))
+    monkeypatch.setenv("RAG_DATA_DIR", str(fake_index.data_dir))
+    assert cli.main(["migrate"]) == 0
+    out = capsys.readouterr().out
+    assert "Schema web: version 1" in out and "Web state: 1 log entries, 1 feedback rows" in out
+    assert cli.main(["migrate"]) == 0
+    assert "already holds web state" in capsys.readouterr().out
+    sqlite.run("DELETE FROM feedback")  # from now on the commands read PostgreSQL, not the file
+    assert cli.main(["feedback", "export"]) == 0
+    assert "Flyttad" in capsys.readouterr().out

@@ -34,9 +34,8 @@ class WebSettings:
     port: int = 7860
     queue_size: int = 8  # questions waiting for the LLM beyond the one being answered; more get "busy"
     queue_wait_s: float = 120.0  # longest a question waits for the LLM before it is told "busy"
-    slot_lease_s: int = (
-        30  # shared busy limit (PostgreSQL): a killed replica's generation slots come back after this
-    )
+    # the busy limit shared in PostgreSQL: a killed replica's generation slots come back after this many seconds
+    slot_lease_s: int = 30
     max_body_bytes: int = 64 * 1024  # API request bodies (a 20,000-character question still fits)
     retention_days: int = (
         90  # conversation log and feedback older than this are deleted (at start, then hourly)
