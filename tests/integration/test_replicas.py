@@ -270,6 +270,9 @@ def test_two_replicas_share_state_and_lose_nothing_when_one_is_killed(
     dup_fb = [m for m in set(comments) if comments.count(m) > 1]
     unconfirmed_fb = [m for m in comments if m not in set(tally.markers)]
     sent, ok = sum(tally.sent.values()), sum(tally.ok.values())
+    survivor_log = replicas[SURVIVOR].log.read_text(errors="replace").splitlines()
+    survivor_errors = [line for line in survivor_log if " ERROR " in line or "Traceback" in line]
+    takeovers = sum("ran out; taken over" in line for line in survivor_log)
     with capsys.disabled():
         print(
             f"\nreplica test: {SESSIONS} sessions over 2 replicas, replica {KILLED} killed with SIGKILL mid-run; "
@@ -283,9 +286,12 @@ def test_two_replicas_share_state_and_lose_nothing_when_one_is_killed(
             f"({'; '.join(tally.killed_in_flight) or '-'}); rerouted after the kill {tally.rerouted}; stored without a 2xx {len(unconfirmed_log)} log, "
             f"{len(unconfirmed_fb)} feedback\n"
             f"  staff session from replica {KILLED} used on replica {SURVIVOR}: CSV {csv.status_code}; "
-            f"audit entries for it {audit[0] if audit else 0}"
+            f"audit entries for it {audit[0] if audit else 0}\n"
+            f"  survivor: errors in its log {len(survivor_errors)}; generation slots taken over from the killed "
+            f"replica after their lease ran out {takeovers}"
         )
     assert tally.errors == [], tally.errors
+    assert survivor_errors == [], "\n".join(survivor_errors[:20])
     assert lost_log == [] and lost_fb == [], (lost_log, lost_fb)
     assert dup_log == [] and dup_fb == [], (dup_log, dup_fb)
     assert len(unconfirmed_log) + len(unconfirmed_fb) <= len(tally.killed_in_flight)
