@@ -22,9 +22,10 @@ import pytest
 from rag import cli
 from rag.config import Settings
 from rag.db.postgres import Database
-from rag.errors import RagError
+from rag.errors import ConfigError, RagError
 from rag.service import AssistantService
 from rag.types import Answer
+from rag.web.config import WebSettings
 from rag.web.database import (
     WEB_SCHEMA,
     SqliteDatabase,
@@ -492,3 +493,10 @@ def test_rag_migrate_brings_the_web_state_along_and_the_commands_then_use_postgr
     sqlite.run("DELETE FROM feedback")  # from now on the commands read PostgreSQL, not the file
     assert cli.main(["feedback", "export"]) == 0
     assert "Flyttad" in capsys.readouterr().out
+
+
+def test_the_slot_lease_is_a_setting_checked_at_start() -> None:
+    assert WebSettings.from_env({"RAG_SLOT_LEASE_S": "12"}).slot_lease_s == 12
+    assert WebSettings.from_env({}).slot_lease_s == 30
+    with pytest.raises(ConfigError, match="RAG_SLOT_LEASE_S must be at least 1 \\(seconds\\), got 0"):
+        WebSettings.from_env({"RAG_SLOT_LEASE_S": "0"})
