@@ -368,6 +368,9 @@ def test_one_slot_is_shared_by_two_replicas(two_replicas: Callable[..., SharedGe
     got_it = threading.Event()
     with one.slot():
         assert one.running == 1 and one.in_use() == 1
+        seen = busy.health()  # another replica sees the slot in use, though it runs nothing itself
+        assert seen["scope"] == "shared" and seen["slots"] == seen["in_use_everywhere"] == 1
+        assert seen["running"] == 0
         with pytest.raises(QueueFull, match="queue full"), busy.slot():
             pass
         assert busy.rejected == 1

@@ -16,7 +16,7 @@ import logging
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
-from typing import Protocol
+from typing import Any, Protocol
 
 from rag.config import Settings, llm_server_urls
 from rag.web.database import SqliteDatabase, WebDatabase
@@ -48,6 +48,10 @@ class BusyLimit(Protocol):
     def waiting(self) -> int: ...
 
     def slot(self) -> AbstractContextManager[None]: ...
+
+    def health(self) -> dict[str, Any]:
+        """What /api/health shows under "queue"."""
+        ...
 
 
 def make_generation_queue(
@@ -97,6 +101,15 @@ class GenerationQueue:
     @property
     def running(self) -> int:
         return self._running
+
+    def health(self) -> dict[str, Any]:
+        return {
+            "running": self.running,
+            "waiting": self.waiting,
+            "max_waiting": self.max_waiting,
+            "rejected": self.rejected,
+            "scope": "process",
+        }
 
     @contextmanager
     def slot(self) -> Iterator[None]:

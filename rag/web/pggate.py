@@ -24,6 +24,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from rag.db.postgres import Database
 from rag.errors import RagError
@@ -93,6 +94,24 @@ class SharedGenerationQueue:
                 (self.pool, self.workers),
             ).fetchone()
         return int(row[0])
+
+    def health(self) -> dict[str, Any]:
+        """This replica's counts, and the pool's slots in use by every replica (None: PostgreSQL did not answer)."""
+        try:
+            in_use: int | None = self.in_use()
+        except RagError as exc:
+            log.error("could not count the shared generation slots: %s", exc)
+            in_use = None
+        return {
+            "running": self.running,
+            "waiting": self.waiting,
+            "max_waiting": self.max_waiting,
+            "rejected": self.rejected,
+            "scope": "shared",
+            "slots": self.workers,
+            "in_use_everywhere": in_use,
+            "lease_s": self.lease_s,
+        }
 
     @contextmanager
     def slot(self) -> Iterator[None]:
