@@ -170,7 +170,7 @@ def test_two_replicas_share_state_and_lose_nothing_when_one_is_killed(
     token = sign_in(replicas[KILLED])
     tally = Tally()
     killed = threading.Event()
-    in_flight_llm_on_killed = threading.Event()
+    llm_in_flight_on_killed = [0]  # questions for the LLM the doomed replica is answering now
     finished = [0]
 
     def target(preferred: int) -> int:
@@ -210,9 +210,16 @@ def test_two_replicas_share_state_and_lose_nothing_when_one_is_killed(
     def session(i: int) -> None:
         llm = i in LLM_SESSIONS
         at = target(i % 2)
-        if llm and at == KILLED:
-            in_flight_llm_on_killed.set()
-        resp = request("ask", at, "/api/ask", {"question": LLM_QUESTION if llm else REFUSED_QUESTION})
+        doomed = llm and at == KILLED
+        if doomed:
+            with tally.lock:
+                llm_in_flight_on_killed[0] += 1
+        try:
+            resp = request("ask", at, "/api/ask", {"question": LLM_QUESTION if llm else REFUSED_QUESTION})
+        finally:
+            if doomed:
+                with tally.lock:
+                    llm_in_flight_on_killed[0] -= 1
         if resp is not None:
             data = resp.json()
             assert data["answer_id"], data
@@ -229,11 +236,15 @@ def test_two_replicas_share_state_and_lose_nothing_when_one_is_killed(
             finished[0] += 1
 
     def killer() -> None:
-        # once a few sessions are done and the doomed replica has a question for the LLM in flight
+        # once a few sessions are done, while the doomed replica has had a question for the LLM in flight for 1 s
         deadline = time.monotonic() + 200
-        while time.monotonic() < deadline and not (finished[0] >= 4 and in_flight_llm_on_killed.is_set()):
-            time.sleep(0.2)
-        time.sleep(1.5)
+        since: float | None = None
+        while time.monotonic() < deadline:
+            busy = finished[0] >= 4 and llm_in_flight_on_killed[0] > 0
+            since = (since or time.monotonic()) if busy else None
+            if since is not None and time.monotonic() - since >= 1.0:
+                break
+            time.sleep(0.1)
         killed.set()
         replicas[KILLED].process.send_signal(signal.SIGKILL)
         replicas[KILLED].process.wait(timeout=30)
