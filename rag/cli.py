@@ -15,7 +15,7 @@ from rag.errors import InputError, RagError
 from rag.types import Answer, AnswerDelta, Turn
 
 if TYPE_CHECKING:
-    from rag.web.database import SqliteDatabase
+    from rag.web.database import WebDatabase
     from rag.web.staff import StaffDirectory
 
 EMPTY_QUESTION = (
@@ -105,12 +105,11 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 # --- staff accounts, the audit trail, retention, export (the web database) ------------------------------------
-def _web_db(args: argparse.Namespace) -> SqliteDatabase:
-    from rag.web.database import SqliteDatabase, web_db_path
+def _web_db(args: argparse.Namespace) -> WebDatabase:
+    """Where the web state lives: PostgreSQL with RAG_DATABASE_URL, else data/web.sqlite3 (migrated)."""
+    from rag.web.database import open_web_database
 
-    db = SqliteDatabase(web_db_path(_settings(args)))
-    db.migrate()
-    return db
+    return open_web_database(_settings(args))
 
 
 def _staff(args: argparse.Namespace) -> StaffDirectory:
@@ -183,7 +182,7 @@ def cmd_staff(args: argparse.Namespace) -> int:
 
 def cmd_logs(args: argparse.Namespace) -> int:
     from rag.web.config import WebSettings
-    from rag.web.feedback import WebStore
+    from rag.web.feedback import make_web_store
     from rag.web.maintenance import purge_all
     from rag.web.staff import AuditAction, command_line_user
 
@@ -193,7 +192,7 @@ def cmd_logs(args: argparse.Namespace) -> int:
         raise InputError(f"--days måste vara minst 1, inte {days}.")
     db = _web_db(args)
     staff = _staff(args)
-    report = purge_all(WebStore(db, retention_days=web.retention_days), staff, days=days)
+    report = purge_all(make_web_store(db, retention_days=web.retention_days), staff, days=days)
     detail = f"{report.store.conversations} loggposter och {report.store.feedback} återkopplingar äldre än {days} dagar"
     staff.audit(command_line_user(), AuditAction.PURGE_LOGS, detail=detail)
     print(f"Raderade {detail} (före {report.store.cutoff}).")
@@ -206,10 +205,13 @@ def cmd_logs(args: argparse.Namespace) -> int:
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     """Schema migrations in RAG_DATABASE_URL, then the embedded index copied in (no document is embedded
-    again): what moving an embedded install to PostgreSQL takes (docs/deploy.md)."""
+    again) and the web state of data/web.sqlite3 (feedback, the log, staff accounts and sessions, the audit
+    trail): what moving an embedded install to PostgreSQL takes (docs/deploy.md)."""
     from rag.db.postgres import database
     from rag.pgstore import INDEX_SCHEMA, PgIndexStore
     from rag.store import FileIndexStore, copy_index
+    from rag.web.database import WEB_SCHEMA, SqliteDatabase, web_db_path
+    from rag.web.transfer import copy_web_state
 
     settings = _settings(args)
     if not settings.database_url:
@@ -217,7 +219,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
             "rag migrate needs RAG_DATABASE_URL, e.g. postgresql://rag:secret@db.example.se:5432/rag"
         )
     db = database(settings.database_url)
-    for schema in (INDEX_SCHEMA,):
+    for schema in (INDEX_SCHEMA, WEB_SCHEMA):
         db.ensure(schema)
         print(f"Schema {schema.component}: version {schema.version} in {db.display_url}")
     if args.schema_only:
@@ -230,12 +232,28 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         f"Index: {manifest.n_chunks} chunks of {len(manifest.documents)} documents from {source.location} "
         f"-> {where} (vectors copied, nothing embedded again). Serve it with RAG_STORE=postgres."
     )
+    web_file = web_db_path(settings)
+    if not web_file.exists():
+        print(f"Web state: no {web_file}; nothing to copy.")
+        return 0
+    sqlite = SqliteDatabase(web_file)
+    sqlite.migrate()
+    try:
+        c = copy_web_state(sqlite, db)
+    except RagError as exc:
+        print(f"Web state: {exc}")
+        return 0
+    print(
+        f"Web state: {c.conversations} log entries, {c.feedback} feedback rows, {c.accounts} staff accounts, "
+        f"{c.sessions} sessions, {c.audit_entries} audit entries from {web_file} -> {db.display_url}. Every "
+        "replica with RAG_DATABASE_URL uses them; the SQLite file is no longer read."
+    )
     return 0
 
 
 def cmd_feedback_export(args: argparse.Namespace) -> int:
     from rag.web.export import feedback_csv
-    from rag.web.feedback import WebStore
+    from rag.web.feedback import make_web_store
     from rag.web.staff import AuditAction, command_line_user, describe_filters
 
     if args.rating not in (None, 1, -1):
@@ -243,7 +261,7 @@ def cmd_feedback_export(args: argparse.Namespace) -> int:
             f"--rating måste vara 1 (till hjälp) eller -1 (inte till hjälp), inte {args.rating}."
         )
     db = _web_db(args)
-    rows = WebStore(db).feedback(
+    rows = make_web_store(db).feedback(
         rating=args.rating, with_comment=args.with_comment, search=args.search, since=args.since, limit=10**9
     )
     text = feedback_csv(rows)
@@ -332,7 +350,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     mig = sub.add_parser(
         "migrate",
-        help="PostgreSQL (RAG_DATABASE_URL): run the schema migrations and copy the embedded index in",
+        help="PostgreSQL (RAG_DATABASE_URL): run the schema migrations, copy the embedded index and web state in",
     )
     mig.add_argument("--schema-only", action="store_true", help="only run the schema migrations")
     mig.add_argument("--from", dest="source", help="the embedded index folder (default: RAG_INDEX_DIR)")

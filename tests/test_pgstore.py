@@ -223,6 +223,7 @@ def test_rag_migrate_moves_the_embedded_index_without_embedding_again(
     monkeypatch.setenv("RAG_DATABASE_URL", pg_url)
     monkeypatch.setenv("RAG_INDEX_DIR", str(fake_index.index_dir))
     monkeypatch.setenv("RAG_INDEX_NAME", "flyttat")
+    monkeypatch.setenv("RAG_DATA_DIR", str(fake_index.data_dir))  # not the checkout's data/web.sqlite3
     assert cli.main(["migrate"]) == 0
     out = capsys.readouterr().out
     assert "Schema index: version 1" in out and "nothing embedded again" in out

@@ -115,6 +115,8 @@ def test_unknown_api_route_is_json_404(client: TestClient) -> None:
 def test_health(client: TestClient) -> None:
     data = client.get("/api/health").json()
     assert data["status"] == "ok" and data["documents"] == 5
+    assert set(data["queue"]) == {"running", "waiting", "max_waiting", "rejected", "scope"}
+    assert data["queue"]["scope"] == "process"  # no RAG_DATABASE_URL: the busy limit counts in this process
 
 
 # --- OpenAI-compatible ------------------------------------------------------------------------------------------

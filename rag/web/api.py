@@ -273,13 +273,7 @@ def make_router(assistant: WebAssistant, *, max_body_bytes: int, corpus_dir: Pat
 
     @router.get("/api/health", tags=["api"], summary="Läget: index och kö")
     def health() -> JSONResponse:
-        gate = assistant.gate
-        queue = {
-            "running": gate.running,
-            "waiting": gate.waiting,
-            "max_waiting": gate.max_waiting,
-            "rejected": gate.rejected,
-        }
+        queue = assistant.gate.health()
         try:
             index = assistant.service.index
         except RagError as exc:

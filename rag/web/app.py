@@ -18,9 +18,9 @@ from rag.service import AssistantService
 from rag.web import api, auth, chat, console
 from rag.web.config import WebSettings
 from rag.web.console_actions import ConsoleActions
-from rag.web.database import DB_NAME, SqliteDatabase
-from rag.web.feedback import WebStore
-from rag.web.gate import GenerationQueue
+from rag.web.database import DB_NAME, describe_web_database, migrate_web_database, open_web_database
+from rag.web.feedback import FeedbackStore, make_web_store
+from rag.web.gate import BusyLimit, make_generation_queue
 from rag.web.gradio_sv import I18N, SCRIPT_FILE, SCRIPT_ROUTE
 from rag.web.headers import SecurityHeaders
 from rag.web.maintenance import RetentionTimer
@@ -38,20 +38,25 @@ def create_app(
     settings: Settings | None = None,
     web: WebSettings | None = None,
     *,
-    store: WebStore | None = None,
-    gate: GenerationQueue | None = None,
+    store: FeedbackStore | None = None,
+    gate: BusyLimit | None = None,
     staff: StaffDirectory | None = None,
 ) -> FastAPI:
     """Build the whole web app over a ready service (tests pass one with fakes). Loads no model.
 
-    Migrates the web database and purges what is past its retention; while the app runs (its lifespan) a timer
+    Migrates the web database — PostgreSQL when RAG_DATABASE_URL is set (state shared by every replica), else
+    RAG_DATA_DIR/web.sqlite3 — and purges what is past its retention; while the app runs (its lifespan) a timer
     purges again every `web.purge_interval_s`.
     """
     settings = settings or service.settings
     web = web or WebSettings.from_env()
-    db = store.db if store is not None else SqliteDatabase(settings.data_dir / DB_NAME)
-    db.migrate()
-    store = store or WebStore(db, retention_days=web.retention_days)
+    if store is not None:
+        db = store.db  # type: ignore[attr-defined]  # both implementations keep their database here
+        migrate_web_database(db)
+    else:
+        db = open_web_database(settings)
+    log.info("feedback, log and staff sessions in %s", describe_web_database(db))
+    store = store or make_web_store(db, retention_days=web.retention_days)
     staff = staff or StaffDirectory(
         make_staff_repository(db),
         session_hours=web.session_hours,
@@ -59,8 +64,13 @@ def create_app(
         sign_in_window_s=web.login_window_s,
         audit_retention_days=web.audit_retention_days,
     )
-    gate = gate or GenerationQueue(
-        max_waiting=web.queue_size, wait_s=web.queue_wait_s, workers=service.generator.capacity
+    gate = gate or make_generation_queue(
+        db,
+        settings,
+        workers=service.generator.capacity,
+        max_waiting=web.queue_size,
+        wait_s=web.queue_wait_s,
+        lease_s=web.slot_lease_s,
     )
     assistant = WebAssistant(service, store, gate)
     actions = ConsoleActions(assistant, settings, staff)

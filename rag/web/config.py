@@ -34,6 +34,8 @@ class WebSettings:
     port: int = 7860
     queue_size: int = 8  # questions waiting for the LLM beyond the one being answered; more get "busy"
     queue_wait_s: float = 120.0  # longest a question waits for the LLM before it is told "busy"
+    # the busy limit shared in PostgreSQL: a killed replica's generation slots come back after this many seconds
+    slot_lease_s: int = 30
     max_body_bytes: int = 64 * 1024  # API request bodies (a 20,000-character question still fits)
     retention_days: int = (
         90  # conversation log and feedback older than this are deleted (at start, then hourly)
@@ -52,6 +54,8 @@ class WebSettings:
             raise ConfigError(f"RAG_PORT must be between 1 and 65535, got {self.port}")
         if self.queue_size < 0:
             raise ConfigError(f"RAG_QUEUE_SIZE must be 0 or more, got {self.queue_size}")
+        if self.slot_lease_s < 1:
+            raise ConfigError(f"RAG_SLOT_LEASE_S must be at least 1 (seconds), got {self.slot_lease_s}")
         if self.max_body_bytes < 1024:
             raise ConfigError(f"max_body_bytes must be at least 1024, got {self.max_body_bytes}")
         if self.retention_days <= 0:
@@ -90,6 +94,7 @@ class WebSettings:
             host=env.get("RAG_HOST", "").strip() or cls.host,
             port=num("RAG_PORT", cls.port),
             queue_size=num("RAG_QUEUE_SIZE", cls.queue_size),
+            slot_lease_s=num("RAG_SLOT_LEASE_S", cls.slot_lease_s),
             retention_days=num("RAG_RETENTION_DAYS", cls.retention_days),
             audit_retention_days=num("RAG_AUDIT_RETENTION_DAYS", cls.audit_retention_days),
             purge_interval_s=60.0 * num("RAG_PURGE_INTERVAL_MINUTES", int(cls.purge_interval_s // 60)),

@@ -3,7 +3,10 @@
 Feedback, the conversation log, staff accounts, staff sessions, sign-in throttling and the audit trail share one file
 (``data/web.sqlite3``). Each migration runs once, in order, inside a transaction, and is recorded in
 ``schema_migrations``; a file written by a newer version of the app is refused instead of being half understood.
-A PostgreSQL implementation keeps its own migration list beside this one (the repositories hide the dialect).
+When RAG_DATABASE_URL is set, the same state lives in PostgreSQL instead, shared by every app replica:
+:data:`WEB_SCHEMA` is its migration list (component "web", run at start by rag.db.postgres), and
+:func:`open_web_database` is the one place that picks the database. The repositories over it (feedback and the log,
+staff, the busy limit) each have one implementation per database and one factory that hides the dialect.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from rag.config import Settings
+from rag.db.postgres import Database, Schema, database
+from rag.db.postgres import Migration as PgMigration
 from rag.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -218,3 +223,115 @@ class SqliteDatabase:
     def run(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         with self.transaction() as db:
             return db.execute(sql, params).fetchall()
+
+
+# --- PostgreSQL (RAG_DATABASE_URL): the same state, shared by every replica ------------------------------------------
+
+WEB_SCHEMA = Schema(
+    "web",
+    (
+        PgMigration(
+            1,
+            "feedback, conversation log, staff accounts, sessions, sign-in throttling, audit trail, generation slots",
+            """
+            CREATE TABLE rag_conversations (
+                id text PRIMARY KEY,
+                seq bigint GENERATED ALWAYS AS IDENTITY,
+                created timestamptz NOT NULL,
+                channel text NOT NULL,
+                session text,
+                question text NOT NULL,
+                answer text NOT NULL,
+                refused boolean NOT NULL,
+                refusal_reason text,
+                citations jsonb NOT NULL,
+                details jsonb NOT NULL
+            );
+            CREATE INDEX rag_conversations_created ON rag_conversations (created, seq);
+            CREATE TABLE rag_feedback (
+                id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                created timestamptz NOT NULL,
+                answer_id text,
+                rating smallint NOT NULL CHECK (rating IN (-1, 1)),
+                comment text NOT NULL,
+                question text NOT NULL,
+                answer text NOT NULL,
+                citations jsonb NOT NULL
+            );
+            CREATE INDEX rag_feedback_created ON rag_feedback (created);
+            CREATE TABLE rag_staff_accounts (
+                name text PRIMARY KEY,
+                role text NOT NULL CHECK (role IN ('granskare', 'admin')),
+                password_hash text NOT NULL,
+                created timestamptz NOT NULL,
+                password_changed timestamptz NOT NULL
+            );
+            CREATE TABLE rag_staff_sessions (
+                token_hash text PRIMARY KEY,
+                name text NOT NULL REFERENCES rag_staff_accounts (name) ON DELETE CASCADE,
+                created timestamptz NOT NULL,
+                expires timestamptz NOT NULL
+            );
+            CREATE INDEX rag_staff_sessions_name ON rag_staff_sessions (name);
+            CREATE INDEX rag_staff_sessions_expires ON rag_staff_sessions (expires);
+            CREATE TABLE rag_sign_in_failures (
+                id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                client text NOT NULL,
+                at timestamptz NOT NULL
+            );
+            CREATE INDEX rag_sign_in_failures_client ON rag_sign_in_failures (client, at);
+            CREATE INDEX rag_sign_in_failures_at ON rag_sign_in_failures (at);
+            CREATE TABLE rag_audit_log (
+                id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                created timestamptz NOT NULL,
+                actor text NOT NULL,
+                role text NOT NULL,
+                action text NOT NULL,
+                target text NOT NULL,
+                detail text NOT NULL,
+                outcome text NOT NULL
+            );
+            CREATE INDEX rag_audit_log_created ON rag_audit_log (created);
+            CREATE INDEX rag_audit_log_actor ON rag_audit_log (actor, created);
+            CREATE TABLE rag_generation_slots (
+                pool text NOT NULL,
+                slot integer NOT NULL,
+                holder text,
+                acquired timestamptz,
+                lease_until timestamptz,
+                PRIMARY KEY (pool, slot)
+            );
+            """,
+        ),
+    ),
+)
+
+WebDatabase = SqliteDatabase | Database
+
+
+def open_web_database(settings: Settings) -> WebDatabase:
+    """Where the web state lives, migrated: PostgreSQL when RAG_DATABASE_URL is set (shared by every replica),
+    else the SQLite file in RAG_DATA_DIR. The one place that chooses; the repositories' factories follow it."""
+    db: WebDatabase = (
+        database(settings.database_url) if settings.database_url else SqliteDatabase(web_db_path(settings))
+    )
+    migrate_web_database(db)
+    return db
+
+
+def migrate_web_database(db: WebDatabase) -> None:
+    """Apply the web state's pending migrations (idempotent; once per process for PostgreSQL)."""
+    if isinstance(db, SqliteDatabase):
+        db.migrate()
+    else:
+        db.ensure(WEB_SCHEMA)
+
+
+def describe_web_database(db: WebDatabase) -> str:
+    """Where the state lives, for the log (never with a password)."""
+    return str(db.path) if isinstance(db, SqliteDatabase) else db.display_url
+
+
+def pg_iso(value: dt.datetime | None) -> str:
+    """A timestamptz read from PostgreSQL as the repositories return times: UTC ISO to the second."""
+    return iso(value) if value is not None else ""

@@ -1,8 +1,14 @@
-"""SQLite store for residents' feedback and the conversation log — redacted text only, with a retention limit.
+"""Residents' feedback and the conversation log — redacted text only, with a retention limit: the
+:class:`FeedbackStore` seam.
 
 Messages to the city can become allmän handling, so nothing is stored as typed: questions and comments go through
 :func:`rag.privacy.redact`; answers keep personal-data-looking strings only where the cited passages (public city
-documents) contain them verbatim, e.g. kontaktcenter's phone number.
+documents) contain them verbatim, e.g. kontaktcenter's phone number. The redaction is done here, once, by
+:func:`log_entry` and :func:`feedback_comment`, before any implementation sees the text.
+
+Two implementations: :class:`WebStore` in the web SQLite file (the embedded default) and
+:class:`rag.web.pgfeedback.PgWebStore` in PostgreSQL (RAG_DATABASE_URL, shared by every replica);
+:func:`make_web_store` picks the one for the web database.
 """
 
 from __future__ import annotations
@@ -16,11 +22,11 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from rag.privacy import PATTERNS, redact
 from rag.types import Answer
-from rag.web.database import SqliteDatabase, iso, utc_now
+from rag.web.database import SqliteDatabase, WebDatabase, iso, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -76,13 +82,109 @@ class Purged:
     cutoff: str
 
 
+class FeedbackStore(Protocol):
+    """Feedback and the redacted conversation log. Times are UTC ISO strings, as stored."""
+
+    retention_days: int
+
+    def log_answer(self, answer: Answer, *, channel: str, session: str | None = None) -> str:
+        """Store one answered question (redacted by :func:`log_entry`) and return its id, which feedback refers to."""
+        ...
+
+    def conversation(self, answer_id: str) -> ConversationRow | None: ...
+
+    def conversations(self, *, limit: int = 200, search: str = "") -> list[ConversationRow]:
+        """Newest first; ``search`` matches question or answer, case-insensitively."""
+        ...
+
+    def add_feedback(self, *, answer_id: str | None, rating: int, comment: str = "") -> int:
+        """Store 👍 (+1) or 👎 (-1) with an optional comment (redacted by :func:`feedback_comment`); question,
+        answer and citations come from the log. Raises KeyError for an answer_id the log does not hold."""
+        ...
+
+    def feedback(
+        self,
+        *,
+        rating: int | None = None,
+        with_comment: bool = False,
+        search: str = "",
+        since: str = "",
+        limit: int = 500,
+    ) -> list[FeedbackRow]:
+        """Newest first."""
+        ...
+
+    def purge_expired(self, *, days: int | None = None, now: dt.datetime | None = None) -> Purged:
+        """Delete log entries and feedback (with its comments) older than the retention limit."""
+        ...
+
+
+def check_retention(days: int) -> int:
+    if days <= 0:
+        raise ValueError(f"the retention limit must be at least 1 day, got {days}")
+    return days
+
+
+def retention_cutoff(days: int, now: dt.datetime | None = None) -> str:
+    return iso((now or utc_now()) - dt.timedelta(days=check_retention(days)))
+
+
+def log_entry(answer: Answer, *, channel: str, session: str | None) -> ConversationRow:
+    """One answered question as the log keeps it, with a new id: personal data redacted everywhere it could be
+    (question, answer, prompt, raw generation, sentences), except what the cited public passages hold verbatim."""
+    public = [c.chunk.text for c in answer.citations] + [h.chunk.text for h in answer.passages]
+    question = redact(answer.question)
+    details = answer.to_json_dict(debug=True)
+    details["question"] = question
+    details["answer"] = redact_keeping(answer.text, public)
+    prompt = answer.prompt or ""
+    if answer.question:
+        prompt = prompt.replace(answer.question, question)
+    details["prompt"] = redact_keeping(prompt, public) if prompt else None
+    details["raw_generation"] = redact_keeping(answer.raw_generation or "", public) or None
+    for s in details.get("sentences", []):
+        s["text"] = redact_keeping(s.get("text", ""), public)
+    return ConversationRow(
+        id=uuid.uuid4().hex[:16],
+        created=_now(),
+        channel=channel,
+        session=session,
+        question=question,
+        answer=details["answer"],
+        refused=answer.refused,
+        refusal_reason=answer.refusal_reason,
+        citations=[c.to_dict() for c in answer.citations],
+        details=details,
+    )
+
+
+def check_rating(rating: int) -> int:
+    if rating not in (1, -1):
+        raise ValueError(f"rating must be 1 or -1, got {rating!r}")
+    return rating
+
+
+def feedback_comment(comment: str) -> str:
+    """A resident's comment as stored: personal data redacted, one line, at most MAX_COMMENT_CHARS."""
+    return redact(" ".join((comment or "").split()))[:MAX_COMMENT_CHARS]
+
+
+def make_web_store(db: WebDatabase, *, retention_days: int = 90) -> FeedbackStore:
+    """The feedback store for the web database: SQLite (embedded) or PostgreSQL (shared by every replica)."""
+    if isinstance(db, SqliteDatabase):
+        return WebStore(db, retention_days=retention_days)
+    from rag.web.pgfeedback import PgWebStore
+
+    return PgWebStore(db, retention_days=retention_days)
+
+
 class WebStore:
-    """Feedback and the conversation log in the web database (SQLite, see rag.web.database)."""
+    """FeedbackStore in the web SQLite file (see rag.web.database): the embedded default."""
 
     def __init__(self, db: SqliteDatabase | Path, *, retention_days: int = 90) -> None:
         if retention_days <= 0:
             raise ValueError(f"retention_days must be greater than 0, got {retention_days}")
-        self.db = db if isinstance(db, SqliteDatabase) else SqliteDatabase(Path(db))
+        self.db: SqliteDatabase = db if isinstance(db, SqliteDatabase) else SqliteDatabase(Path(db))
         self.path = self.db.path
         self.retention_days = retention_days
 
@@ -91,10 +193,7 @@ class WebStore:
 
     def purge_expired(self, *, days: int | None = None, now: dt.datetime | None = None) -> Purged:
         """Delete conversation log entries and feedback (with its comments) older than the retention limit."""
-        days = self.retention_days if days is None else days
-        if days <= 0:
-            raise ValueError(f"the retention limit must be at least 1 day, got {days}")
-        cutoff = iso((now or utc_now()) - dt.timedelta(days=days))
+        cutoff = retention_cutoff(self.retention_days if days is None else days, now)
         with self.db.transaction() as db:
             conversations = db.execute("DELETE FROM conversations WHERE created < ?", (cutoff,)).rowcount
             feedback = db.execute("DELETE FROM feedback WHERE created < ?", (cutoff,)).rowcount
@@ -110,36 +209,23 @@ class WebStore:
     # --- conversation log ---------------------------------------------------------------------------------
     def log_answer(self, answer: Answer, *, channel: str, session: str | None = None) -> str:
         """Store one answered question (redacted) and return its id, which feedback refers to."""
-        answer_id = uuid.uuid4().hex[:16]
-        public = [c.chunk.text for c in answer.citations] + [h.chunk.text for h in answer.passages]
-        question = redact(answer.question)
-        details = answer.to_json_dict(debug=True)
-        details["question"] = question
-        details["answer"] = redact_keeping(answer.text, public)
-        prompt = answer.prompt or ""
-        if answer.question:
-            prompt = prompt.replace(answer.question, question)
-        details["prompt"] = redact_keeping(prompt, public) if prompt else None
-        details["raw_generation"] = redact_keeping(answer.raw_generation or "", public) or None
-        for s in details.get("sentences", []):
-            s["text"] = redact_keeping(s.get("text", ""), public)
-        citations = [c.to_dict() for c in answer.citations]
+        row = log_entry(answer, channel=channel, session=session)
         self._run(
             "INSERT INTO conversations VALUES (?,?,?,?,?,?,?,?,?,?)",
             (
-                answer_id,
-                _now(),
-                channel,
-                session,
-                question,
-                details["answer"],
-                int(answer.refused),
-                answer.refusal_reason,
-                json.dumps(citations, ensure_ascii=False),
-                json.dumps(details, ensure_ascii=False),
+                row.id,
+                row.created,
+                row.channel,
+                row.session,
+                row.question,
+                row.answer,
+                int(row.refused),
+                row.refusal_reason,
+                json.dumps(row.citations, ensure_ascii=False),
+                json.dumps(row.details, ensure_ascii=False),
             ),
         )
-        return answer_id
+        return row.id
 
     def conversation(self, answer_id: str) -> ConversationRow | None:
         rows = self._run("SELECT * FROM conversations WHERE id = ?", (answer_id,))
@@ -156,12 +242,11 @@ class WebStore:
     # --- feedback -----------------------------------------------------------------------------------------
     def add_feedback(self, *, answer_id: str | None, rating: int, comment: str = "") -> int:
         """Store 👍 (+1) or 👎 (-1) with an optional comment; question, answer and citations come from the log."""
-        if rating not in (1, -1):
-            raise ValueError(f"rating must be 1 or -1, got {rating!r}")
+        check_rating(rating)
         conv = self.conversation(answer_id) if answer_id else None
         if answer_id and conv is None:
             raise KeyError(f"no logged answer with id {answer_id!r}")
-        comment = redact(" ".join((comment or "").split()))[:MAX_COMMENT_CHARS]
+        comment = feedback_comment(comment)
         with self.db.transaction() as db:
             cur = db.execute(
                 "INSERT INTO feedback (created, answer_id, rating, comment, question, answer, citations) "

@@ -1,8 +1,13 @@
-"""One bounded queue in front of generation: llama.cpp serves one question at a time.
+"""One bounded queue in front of generation: llama.cpp serves one question at a time. The :class:`BusyLimit` seam.
 
-Every door (chat, API, OpenAI endpoint, staff console) answers through :meth:`GenerationQueue.slot`. One question
-is answered at a time; up to ``max_waiting`` more wait their turn; anyone beyond that, or anyone who waited longer
-than ``wait_s``, gets :class:`QueueFull` and a friendly "busy" message instead of a timeout.
+Every door (chat, API, OpenAI endpoint, staff console) answers through :meth:`BusyLimit.slot`. As many questions
+are answered at once as the generator has slots (one for llama.cpp); up to ``max_waiting`` more wait their turn;
+anyone beyond that, or anyone who waited longer than ``wait_s``, gets :class:`QueueFull` and a friendly "busy"
+message instead of a timeout.
+
+Two implementations: :class:`GenerationQueue` counts in this process (the embedded default, and any replica with
+its own in-process LLM); :class:`rag.web.pggate.SharedGenerationQueue` counts across every replica that shares a
+PostgreSQL database and a pool of LLM servers. :func:`make_generation_queue` picks one.
 """
 
 from __future__ import annotations
@@ -10,7 +15,11 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any, Protocol
+
+from rag.config import Settings, llm_server_urls
+from rag.web.database import SqliteDatabase, WebDatabase
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +33,50 @@ class QueueFull(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class BusyLimit(Protocol):
+    """Room to generate: ``slot()`` holds one for the body of a with-statement, or raises QueueFull."""
+
+    max_waiting: int
+    rejected: int
+
+    @property
+    def running(self) -> int: ...
+
+    @property
+    def waiting(self) -> int: ...
+
+    def slot(self) -> AbstractContextManager[None]: ...
+
+    def health(self) -> dict[str, Any]:
+        """What /api/health shows under "queue"."""
+        ...
+
+
+def make_generation_queue(
+    db: WebDatabase,
+    settings: Settings,
+    *,
+    workers: int,
+    max_waiting: int = 8,
+    wait_s: float = 120.0,
+    lease_s: float = 30.0,
+) -> BusyLimit:
+    """Shared across replicas when their state is in PostgreSQL and their replies come from one pool of LLM
+    servers (RAG_GENERATOR=openai); per process otherwise (an in-process LLM serves its own replica only)."""
+    if isinstance(db, SqliteDatabase) or settings.generator != "openai":
+        return GenerationQueue(max_waiting=max_waiting, wait_s=wait_s, workers=workers)
+    from rag.web.pggate import SharedGenerationQueue, llm_pool_key
+
+    return SharedGenerationQueue(
+        db,
+        pool=llm_pool_key(llm_server_urls(settings.llm_urls)),
+        workers=workers,
+        max_waiting=max_waiting,
+        wait_s=wait_s,
+        lease_s=lease_s,
+    )
 
 
 class GenerationQueue:
@@ -48,6 +101,15 @@ class GenerationQueue:
     @property
     def running(self) -> int:
         return self._running
+
+    def health(self) -> dict[str, Any]:
+        return {
+            "running": self.running,
+            "waiting": self.waiting,
+            "max_waiting": self.max_waiting,
+            "rejected": self.rejected,
+            "scope": "process",
+        }
 
     @contextmanager
     def slot(self) -> Iterator[None]:

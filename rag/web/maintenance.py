@@ -10,7 +10,7 @@ import logging
 import threading
 from dataclasses import dataclass
 
-from rag.web.feedback import Purged, WebStore
+from rag.web.feedback import FeedbackStore, Purged
 from rag.web.staff import StaffDirectory, StaffPurged
 
 log = logging.getLogger(__name__)
@@ -22,14 +22,14 @@ class PurgeReport:
     staff: StaffPurged
 
 
-def purge_all(store: WebStore, staff: StaffDirectory, *, days: int | None = None) -> PurgeReport:
+def purge_all(store: FeedbackStore, staff: StaffDirectory, *, days: int | None = None) -> PurgeReport:
     return PurgeReport(store=store.purge_expired(days=days), staff=staff.purge_expired())
 
 
 class RetentionTimer:
     """A daemon thread that purges every `interval_s` seconds until stopped (started by the app's lifespan)."""
 
-    def __init__(self, store: WebStore, staff: StaffDirectory, interval_s: float) -> None:
+    def __init__(self, store: FeedbackStore, staff: StaffDirectory, interval_s: float) -> None:
         if interval_s <= 0:
             raise ValueError(f"interval_s must be greater than 0, got {interval_s}")
         self.store = store

@@ -1,4 +1,4 @@
-"""What every web door shares: the service, the bounded generation queue and the redacted store."""
+"""What every web door shares: the service, the busy limit and the redacted store."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ import sqlite3
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 
+from rag.errors import RagError
 from rag.service import AssistantService
 from rag.types import Answer, AnswerDelta, Turn
-from rag.web.feedback import WebStore
-from rag.web.gate import GenerationQueue
+from rag.web.feedback import FeedbackStore
+from rag.web.gate import BusyLimit
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,7 @@ class Answered:
 
 
 class WebAssistant:
-    def __init__(self, service: AssistantService, store: WebStore, gate: GenerationQueue) -> None:
+    def __init__(self, service: AssistantService, store: FeedbackStore, gate: BusyLimit) -> None:
         self.service = service
         self.store = store
         self.gate = gate
@@ -53,7 +54,7 @@ class WebAssistant:
     def log(self, answer: Answer, channel: str, session: str | None) -> str | None:
         try:
             return self.store.log_answer(answer, channel=channel, session=session)
-        except sqlite3.Error as exc:  # an answer is worth more than its log line
+        except (sqlite3.Error, RagError) as exc:  # an answer is worth more than its log line
             log.error("could not log the answer: %s", exc)
             return None
 

@@ -1,8 +1,9 @@
 """Storage for staff accounts, sessions, sign-in failures and the audit trail: the :class:`StaffRepository` seam.
 
 The SQLite implementation keeps them in the web database file beside feedback (tables from migration 2 in
-rag.web.database). :func:`make_staff_repository` is the one place that picks an implementation, so a PostgreSQL one
-can be added beside it without touching rag.web.staff or its callers. Times are UTC ISO strings, as stored.
+rag.web.database); :class:`rag.web.pgstaff.PgStaffRepository` keeps them in PostgreSQL (RAG_DATABASE_URL), shared by
+every replica. :func:`make_staff_repository` is the one place that picks an implementation, for the web database
+rag.web.database.open_web_database chose. Times are UTC ISO strings, as stored.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-from rag.web.database import SqliteDatabase
+from rag.web.database import SqliteDatabase, WebDatabase
 
 
 class Role(StrEnum):
@@ -210,6 +211,10 @@ def _account(r: sqlite3.Row) -> StaffAccount:
     )
 
 
-def make_staff_repository(db: SqliteDatabase) -> StaffRepository:
-    """The staff repository for the configured database (SQLite today; PostgreSQL joins here)."""
-    return SqliteStaffRepository(db)
+def make_staff_repository(db: WebDatabase) -> StaffRepository:
+    """The staff repository for the web database: SQLite (embedded) or PostgreSQL (shared by every replica)."""
+    if isinstance(db, SqliteDatabase):
+        return SqliteStaffRepository(db)
+    from rag.web.pgstaff import PgStaffRepository
+
+    return PgStaffRepository(db)
