@@ -36,7 +36,7 @@ from eval.metrics import key_facts
 from rag.config import ROOT, Settings
 from rag.embedders.cache import FILE as VECTOR_FILE
 from rag.embedders.cache import VectorCache
-from rag.logistic import LogisticModel, auc, fit, fit_for_domain, reliability
+from rag.logistic import LogisticModel, auc, fit, reliability
 from rag.retrieval import HybridRetriever, RetrievalSettings
 from rag.scorer import FEATURES, AnswerScorer, Candidate, Query, candidates, make_query
 from rag.stages.gate import GATE_FEATURES, gate_features
@@ -49,10 +49,7 @@ log = logging.getLogger(__name__)
 FITS = ROOT / "eval" / "fits"
 PARAMS = ROOT / "rag" / "params"
 CACHE = ROOT / "eval-runs" / "fit-cache"
-# The scorer's L2 penalty: the out-of-fold log-loss on `tune` is lowest here (the fit report's sweep).
-SCORER_L2 = 300.0
-SCORER_L2_CHOICES = (1.0, 10.0, 100.0, 300.0, 1000.0, 3000.0)
-CITY_GROUPS = ("tune", "dev")
+SCORER_L2 = 1.0
 GATE_L2 = 1.0
 CITY_WEIGHT = 2.0  # a resident question's rows weigh this much more than a SweQUAD-MC question's
 # Gate threshold: the highest that refuses at most this share of answerable tune questions (out of fold).
@@ -275,34 +272,14 @@ def _info(table: Table, l2: float, embedder_id: str) -> dict[str, Any]:
     }
 
 
-def l2_sweep(table: Table) -> dict[float, tuple[float, float, int, int]]:
-    """Per SCORER_L2_CHOICES: (log-loss, AUC, best unit answers, questions) on `tune`, out of fold."""
-    out = {}
-    for l2 in SCORER_L2_CHOICES:
-        q = out_of_fold(table, lambda t, l2=l2: fit_scorer(t, l2=l2), ["tune"])  # type: ignore[misc]
-        sel = ~np.isnan(q)
-        r, n = top1(_subset(table, sel), q[sel])
-        out[l2] = (log_loss(q[sel], table.y[sel]), auc(q[sel], table.y[sel]), r, n)
-    return out
-
-
-def resident_rows(table: Table) -> np.ndarray:
-    """Rows of resident questions against the city corpus: the domain the scorer serves."""
-    return np.array([table.groups[i].split("@")[0] in CITY_GROUPS for i in table.item])
-
-
-def fit_scorer(table: Table, embedder_id: str = EMBEDDER_ID, *, l2: float = SCORER_L2) -> LogisticModel:
-    """The scorer for residents' questions: SweQUAD-MC's rows set the shared weights, the resident rows
-    correct them where they show a difference (short "Label: value" lines and list items answer residents
-    more often than they answer SweQUAD-MC's reading questions), see rag.logistic.fit_for_domain."""
-    return fit_for_domain(
+def fit_scorer(table: Table, embedder_id: str = EMBEDDER_ID) -> LogisticModel:
+    return fit(
         table.x,
         table.y,
         FEATURES,
-        resident_rows(table),
-        l2=l2,
+        l2=SCORER_L2,
         sample_weight=table.weight,
-        info=_info(table, l2, embedder_id),
+        info=_info(table, SCORER_L2, embedder_id),
     )
 
 
@@ -322,11 +299,6 @@ def top1(table: Table, p: np.ndarray) -> tuple[int, int]:
             total += 1
             right += int(table.y[sel][int(np.argmax(p[sel]))] > 0)
     return right, total
-
-
-def log_loss(p: np.ndarray, y: np.ndarray) -> float:
-    p = np.clip(p, 1e-9, 1 - 1e-9)
-    return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
 
 
 def folds_of(table: Table, k: int = FOLDS) -> np.ndarray:
@@ -377,16 +349,6 @@ def scorer_report(model: LogisticModel, table: Table, dev: Table | None) -> str:
         r, n = top1(tt, oof[tune_rows])
         lines.append(f"| AUC, tune, out of fold | {auc(oof[tune_rows], table.y[tune_rows]):.3f} |")
         lines.append(f"| best unit answers, tune, out of fold | {r} of {n} ({r / max(n, 1):.1%}) |")
-    lines += [
-        "",
-        "Regularisation, chosen by the out-of-fold log-loss on `tune` (the resident corrections shrink to zero",
-        f"as it grows; SCORER_L2 = {SCORER_L2:g}):",
-        "",
-        "| l2 | log-loss, tune, out of fold | AUC | best unit answers |",
-        "|---|---|---|---|",
-    ]
-    for l2, (loss, area, r, n) in l2_sweep(table).items():
-        lines.append(f"| {l2:g} | {loss:.4f} | {area:.3f} | {r} of {n} |")
     if dev is not None:
         pd_ = model.predict(dev.x)
         r, n = top1(dev, pd_)

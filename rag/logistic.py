@@ -120,35 +120,6 @@ def fit(
     return LogisticModel(tuple(features), mean, scale, beta[:-1], float(beta[-1]), info=info)
 
 
-def fit_for_domain(
-    x: np.ndarray,
-    y: np.ndarray,
-    features: Sequence[str],
-    target: np.ndarray,
-    *,
-    l2: float = 1.0,
-    sample_weight: np.ndarray | None = None,
-    info: dict[str, Any] | None = None,
-) -> LogisticModel:
-    """A model for the rows marked target, fitted on all rows: each feature has a shared weight and a
-    target-only correction (and the target its own bias), the "frustratingly easy" domain adaptation of
-    Daumé III (2007). The L2 penalty pulls every correction to zero, so the plentiful other rows set what the
-    target rows cannot tell, and the target rows move only what they show. The result is one plain model
-    over the features, as it scores a target row."""
-    x = np.asarray(x, dtype=np.float64)
-    d = np.asarray(target, dtype=np.float64)[:, None]
-    names = [*features, *(f"{f}@target" for f in features), "target"]
-    both = fit(np.hstack([x, x * d, d]), y, names, l2=l2, sample_weight=sample_weight)
-    n = len(features)
-    m, s = both.mean[:n], both.scale[:n]
-    mc, sc, vc = both.mean[n : 2 * n], both.scale[n : 2 * n], both.weights[n : 2 * n]
-    md, sd, u = both.mean[-1], both.scale[-1], both.weights[-1]
-    # a target row: w (x - m)/s + v (x - mc)/sc + u (1 - md)/sd, written over (x - m)/s
-    weights = both.weights[:n] + vc * s / sc
-    bias = both.bias + float(np.sum(vc * (m - mc) / sc)) + u * (1 - md) / sd
-    return LogisticModel(tuple(features), m, s, weights, float(bias), info=info)
-
-
 def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(z, -35, 35)))
 

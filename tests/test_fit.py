@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from eval import fit as ef
-from rag.logistic import LogisticModel, fit, fit_for_domain
+from rag.logistic import LogisticModel
 from rag.scorer import FEATURES
 from rag.stages.gate import GATE_FEATURES
 
@@ -57,30 +57,3 @@ def test_choose_threshold_keeps_answerable_refusals_within_the_limit() -> None:
     threshold, _ = ef.choose_threshold(p, y)
     assert np.mean(p[y > 0] < threshold) <= ef.MAX_ANSWERABLE_REFUSED
     assert np.mean(p[y == 0] < threshold) == 1.0 and 0.2 < threshold <= 0.6
-
-
-def test_a_domain_fit_scores_target_rows_as_the_shared_and_corrected_model_does() -> None:
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(4000, 3))
-    target = rng.random(4000) < 0.3
-    # the target domain reads the second feature the other way round and answers more often
-    logit = x @ np.array([1.0, -1.0, 0.5]) + target * (x @ np.array([0.0, 2.0, 0.0]) + 0.7) - 1.0
-    y = (rng.random(4000) < 1 / (1 + np.exp(-logit))).astype(float)
-    model = fit_for_domain(x, y, ("a", "b", "c"), target, l2=0.01)
-    augmented = fit(
-        np.hstack([x, x * target[:, None], target[:, None].astype(float)]), y, list("abcdefg"), l2=0.01
-    )
-    rows = x[target]
-    as_target = np.hstack([rows, rows, np.ones((len(rows), 1))])
-    assert np.allclose(model.predict(rows), augmented.predict(as_target))
-    per_unit = model.weights / model.scale
-    assert per_unit[1] > 0.5  # the target's own reading, not the pooled one (about -0.4)
-    pooled = fit(x, y, ("a", "b", "c"), l2=0.01)
-    assert (pooled.weights / pooled.scale)[1] < 0 < per_unit[1]
-
-
-def test_the_scorer_regularisation_is_the_one_the_tune_split_chooses_out_of_fold() -> None:
-    data = ef.Table.load(ef.FITS / "scorer-features.npz", FEATURES)
-    sweep = ef.l2_sweep(data)
-    assert min(sweep, key=lambda l2: sweep[l2][0]) == ef.SCORER_L2
-    assert json.loads((ef.PARAMS / "answer_scorer.json").read_text())["info"]["l2"] == ef.SCORER_L2
