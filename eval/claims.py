@@ -29,7 +29,16 @@ from pathlib import Path
 
 from rag.attribution import SupportChecker
 from rag.chunking import Chunker
-from rag.text import _TIME, content_terms, extract_facts, fact_in_passage, fold, quoted_phrases, stem
+from rag.text import (
+    _TIME,
+    content_terms,
+    extract_facts,
+    fact_in_passage,
+    fold,
+    quoted_phrases,
+    stem,
+    without_quotes,
+)
 from rag.types import Chunk, Document
 from rag.units import Unit, fact_type, source_units
 
@@ -140,9 +149,9 @@ def _paraphrases(unit: Unit, forms: dict[str, list[str]]) -> list[tuple[str, str
                 ("order", f"{tail.strip()[:1].upper()}{tail.strip()[1:]}, {head[:1].lower()}{head[1:]}.")
             )
             out.append(("shorten", head.strip() + "."))
-    plain = _URL_OR_EMAIL.sub(" ", text)
-    for phrase in quoted_phrases(text):  # a quoted title is the source's own words: no other form of them
-        plain = plain.replace(phrase, " ")
+    plain = without_quotes(
+        _URL_OR_EMAIL.sub(" ", text)
+    )  # a quoted title is the source's own words, in no other form
     for word in _WORD.findall(plain):
         root = stem(word.lower())
         # another form of the same word: the same beginning, not a look-alike once å/ä/ö are folded
@@ -176,12 +185,12 @@ def _corruptions(unit: Unit, units: Sequence[Unit]) -> list[tuple[str, str]]:
                 if swapped != text:
                     out.append((f"swap:{kind}", swapped))
                 break
-    for phrase in quoted_phrases(text):
+    own_quotes = quoted_phrases(text)
+    if own_quotes:
         theirs = [q for other in units if other is not unit for q in quoted_phrases(other.text)]
         other_phrase = next((q for q in theirs if fold(q) not in fold(text)), None)
         if other_phrase:
-            out.append(("swap:quote", text.replace(phrase, other_phrase, 1)))
-        break
+            out.append(("swap:quote", text.replace(own_quotes[0], other_phrase, 1)))
     person = _person(unit)
     if person:
         for other in units:

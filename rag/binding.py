@@ -30,7 +30,7 @@ import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
-from rag.text import _TIME, claimed_facts, content_terms, fact_in_passage, fold, quoted_phrases, stem
+from rag.text import _TIME, claimed_facts, content_terms, fact_in_passage, fold, stem, without_quotes
 from rag.units import Unit, fact_type, source_units, unit_terms
 
 _VALUE_NUMBER = re.compile(r"\b([01]?\d|2[0-3])[.:]([0-5]\d)\b|\d+(?:[ ,.]\d{3})*(?:,\d+)?")
@@ -149,9 +149,7 @@ def _standalone(fact: str, text: str) -> bool:
 
 def _subject_terms(text: str) -> set[str]:
     """The claim's topic terms other than its numbers and quoted phrases: what it says its facts are about."""
-    for phrase in quoted_phrases(text):
-        text = text.replace(phrase, " ")
-    return {t for t in content_terms(text) if not t[0].isdigit()}
+    return {t for t in content_terms(without_quotes(text)) if not t[0].isdigit()}
 
 
 def _ix(unit: Unit | None) -> tuple[int, ...]:

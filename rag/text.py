@@ -223,6 +223,13 @@ def quoted_phrases(sentence: str) -> list[str]:
     return out
 
 
+def without_quotes(text: str) -> str:
+    """text with its quoted phrases blanked out (what it says about them, not their words)."""
+    for phrase in quoted_phrases(text):
+        text = text.replace(phrase, " ")
+    return text
+
+
 def claimed_facts(sentence: str) -> list[str]:
     """The facts a checker holds a sentence to: extract_facts and the phrases it quotes."""
     facts = extract_facts(sentence)

@@ -169,6 +169,27 @@ def feedback_comment(comment: str) -> str:
     return redact(" ".join((comment or "").split()))[:MAX_COMMENT_CHARS]
 
 
+def feedback_filter(
+    rating: int | None, with_comment: bool, search: str, since: str, *, like: str, since_sql: str
+) -> tuple[str, list[Any]]:
+    """The WHERE clause (with %s placeholders, or "") and its parameters of a feedback listing; the dialects
+    differ only in the case-insensitive LIKE and in how a "since" date is read."""
+    where: list[str] = []
+    params: list[Any] = []
+    if rating in (1, -1):
+        where.append("rating = %s")
+        params.append(rating)
+    if with_comment:
+        where.append("comment <> ''")
+    if search.strip():
+        where.append(f"(question {like} %s OR answer {like} %s OR comment {like} %s)")
+        params += [f"%{search.strip()}%"] * 3
+    if since.strip():
+        where.append(f"created >= {since_sql}")
+        params.append(since.strip())
+    return (" WHERE " + " AND ".join(where) if where else ""), params
+
+
 def make_web_store(db: WebDatabase, *, retention_days: int = 90) -> FeedbackStore:
     """The feedback store for the web database: SQLite (embedded) or PostgreSQL (shared by every replica)."""
     if isinstance(db, SqliteDatabase):
@@ -272,21 +293,8 @@ class WebStore:
         since: str = "",
         limit: int = 500,
     ) -> list[FeedbackRow]:
-        where: list[str] = []
-        params: list[Any] = []
-        if rating in (1, -1):
-            where.append("rating = ?")
-            params.append(rating)
-        if with_comment:
-            where.append("comment != ''")
-        if search.strip():
-            where.append("(question LIKE ? OR answer LIKE ? OR comment LIKE ?)")
-            params += [f"%{search.strip()}%"] * 3
-        if since.strip():
-            where.append("created >= ?")
-            params.append(since.strip())
-        sql = "SELECT * FROM feedback" + (" WHERE " + " AND ".join(where) if where else "")
-        sql += " ORDER BY id DESC LIMIT ?"
+        where, params = feedback_filter(rating, with_comment, search, since, like="LIKE", since_sql="?")
+        sql = "SELECT * FROM feedback" + where.replace("%s", "?") + " ORDER BY id DESC LIMIT ?"
         return [
             FeedbackRow(
                 id=r["id"],

@@ -26,6 +26,7 @@ from rag.web.feedback import (
     Purged,
     check_rating,
     feedback_comment,
+    feedback_filter,
     log_entry,
     retention_cutoff,
 )
@@ -166,21 +167,11 @@ class PgWebStore:
         since: str = "",
         limit: int = 500,
     ) -> list[FeedbackRow]:
-        where: list[str] = []
-        params: list[Any] = []
-        if rating in (1, -1):
-            where.append("rating = %s")
-            params.append(rating)
-        if with_comment:
-            where.append("comment <> ''")
-        if search.strip():
-            where.append("(question ILIKE %s OR answer ILIKE %s OR comment ILIKE %s)")
-            params += [f"%{search.strip()}%"] * 3
-        if since.strip():
-            where.append("created >= (%s::timestamp AT TIME ZONE 'UTC')")  # a date is a UTC day, as in SQLite
-            params.append(since.strip())
-        sql = "SELECT * FROM rag_feedback" + (" WHERE " + " AND ".join(where) if where else "")
-        sql += " ORDER BY id DESC LIMIT %s"
+        # a "since" date is a UTC day, as in SQLite
+        where, params = feedback_filter(
+            rating, with_comment, search, since, like="ILIKE", since_sql="(%s::timestamp AT TIME ZONE 'UTC')"
+        )
+        sql = "SELECT * FROM rag_feedback" + where + " ORDER BY id DESC LIMIT %s"
         return [
             FeedbackRow(
                 id=int(r["id"]),
