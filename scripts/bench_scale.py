@@ -381,7 +381,8 @@ def render(
         "```",
         "",
         f"{meta['cpu']}, {os.cpu_count()} cores, FAISS {meta['faiss']}, {meta['date']}, {meta['minutes']:.0f} min; "
-        f"1-minute load average {meta['load_before']} before, {meta['load_after']} after; priority: {meta['nice']}. "
+        f"1-minute load average {meta['load_before']} before, {meta['load_after']} at the end (this run's own "
+        f"load included); priority: {meta['nice']}. "
         f"Seed {meta['seed']}.",
         "",
         f"### Dense search ({meta['dim']}-d)",
@@ -407,8 +408,9 @@ def render(
             "",
             f"Chunks of 60-100 words, queries of 4-10 words ({meta['nq_lex']} queries), words drawn with a Zipf "
             "distribution over the vocabulary's frequency ranks; top 30 per query. Build includes tokenising "
-            "(stemming, compound splitting); RAM = resident memory growth across the build; hits = mean results "
-            "per query (capped at 30).",
+            "(stemming, compound splitting); RAM = resident memory growth across the build (memory an earlier, "
+            "larger build freed is reused, so a later row can read low); hits = mean results per query (capped "
+            "at 30).",
             "",
             "| chunks | vocabulary | index terms | build s | RAM MB | matrix MB | p50 ms | p95 ms | hits |",
             "|---:|---|---:|---:|---:|---:|---:|---:|---:|",
