@@ -14,17 +14,18 @@ from rag.errors import IndexCorruptError
 
 log = logging.getLogger(__name__)
 
-# Index type by corpus size, from docs/scale.md (scripts/bench_scale.py: 384-d e5 vectors plus noise, one query
-# at a time for the top 30 with 2 threads, recall@10 against exact search; target p95 <= 30 ms, recall >= 0.95).
-# Exact search (flat inner product) is exact and builds instantly, but its time grows with the corpus: p95 9 ms
-# at 100k vectors, 19 ms at 200k, 38 ms at 400k, ~150 ms at 1M. When the other core is busy (llama.cpp writing
-# another answer) FAISS's two OpenMP threads wait for each other and the same search at 100k took 32-40 ms, so
-# exact search stops at 100k, 3x under the target on a quiet machine. Above that: IVF-flat with 4·sqrt(n) lists,
-# 128 of them searched per query: recall@10 0.986 at 1M (0.949 with 64 lists, 0.995 with 256), p95 ~4 ms, one
-# thread per query (nothing to wait for). It trains k-means on every rebuild (ingest rebuilds on every change):
-# seconds at 100k, a minute or two at 1M. Scalar-quantised flat indexes (SQ8 recall 0.96-0.97, fp16 0.998)
-# still scan every vector: 32 ms at 1M on one thread. HNSW M=32, the type above 200k before, answered in 1-2 ms
-# but found only 0.57-0.89 of the exact top 10 at 100k-1M; indexes built with it still load.
+# Index type by corpus size, from docs/scale.md (scripts/bench_scale.py on a quiet machine: 384-d e5 vectors
+# plus noise, one query at a time for the top 30 with 2 threads, recall@10 against exact search; target p95
+# <= 30 ms, recall >= 0.95). Exact search (flat inner product) is exact and builds instantly, but its time
+# grows with the corpus: p95 10 ms at 100k vectors, 96 ms at 1M (19 ms at 200k and 38 ms at 400k in a separate
+# probe). While the other core was busy (other jobs; in service, llama.cpp writing another answer) FAISS's two
+# OpenMP threads waited for each other and the same search at 100k took 32-40 ms, so exact search stops at
+# 100k, 3x under the target. Above that: IVF-flat with 4·sqrt(n) lists, 128 of them searched per query:
+# recall@10 0.993 at 100k and 0.986 at 1M (0.949 with 64 lists, 0.995 with 256), p95 1.1 and 4.0 ms, one
+# thread per query (nothing to wait for, busy machine or not). It trains k-means on every rebuild (ingest
+# rebuilds on every change): 6 s at 100k, 60 s at 1M. Scalar-quantised flat indexes (SQ8 recall 0.96-0.97,
+# fp16 0.998) still scan every vector: 34-36 ms at 1M. HNSW M=32, the type above 200k before, answered in
+# 1-2 ms but found only 0.57-0.89 of the exact top 10 at 100k-1M; indexes built with it still load.
 EXACT_MAX_VECTORS = 100_000
 IVF_LISTS_PER_SQRT = 4  # nlist = 4·sqrt(n)
 IVF_TRAIN_PER_LIST = 64  # k-means runs on a sample of 64 vectors per list
