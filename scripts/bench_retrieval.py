@@ -518,7 +518,9 @@ def one_query_latency(index: Any, queries: np.ndarray) -> tuple[float, float]:
         t0 = time.perf_counter()
         index.search(q[None, :], CANDIDATES)
         lat.append((time.perf_counter() - t0) * 1000)
-    return metrics.percentile(lat, 50), metrics.percentile(lat, 95)
+    p50, p95 = metrics.percentile(lat, 50), metrics.percentile(lat, 95)
+    assert p50 is not None and p95 is not None, "no queries to time"
+    return p50, p95
 
 
 def faiss_scale(

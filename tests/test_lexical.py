@@ -1,3 +1,5 @@
+import numpy as np
+
 from rag.index.lexical import BM25Index, edit_distance
 from rag.text import lexical_tokens
 
@@ -51,3 +53,44 @@ def test_edit_distance_counts_a_swap_of_neighbours_as_one_and_stops_at_the_cap()
     assert edit_distance("kitten", "sitting", 5) == 3
     assert edit_distance("kitten", "sitting", 2) == 2
     assert edit_distance("same", "same", 1) == 0
+
+
+def _search_as_it_was(index: BM25Index, query: str, k: int) -> list[tuple[int, float]]:
+    """BM25Index.search before it summed the columns itself: scipy's column sum and a full stable sort."""
+    terms = [index.vocab[t] for t in index.query_terms(query)]
+    if not terms or k <= 0 or not len(index):
+        return []
+    scores = np.asarray(index._weights[:, terms].sum(axis=1)).ravel()
+    nz = np.flatnonzero(scores > 0)
+    if nz.size == 0:
+        return []
+    top = nz[np.argsort(-scores[nz], kind="stable")[:k]]
+    return [(int(i), float(scores[i])) for i in top]
+
+
+def test_search_returns_exactly_what_the_scipy_column_sum_returned() -> None:
+    """Same positions, same order (ties to the earlier chunk), the same float32 scores to the bit."""
+    rng = np.random.default_rng(0)
+    words = [
+        *[
+            "skola",
+            "förskola",
+            "bygglov",
+            "ansökan",
+            "bygglovsansökan",
+            "öppettider",
+            "kontaktcenter",
+            "stad",
+        ],
+        "arenan",
+    ]
+    words += [f"ord{i}" for i in range(40)]
+    p = 1 / np.arange(1, len(words) + 1)
+    texts = [" ".join(rng.choice(words, size=rng.integers(3, 30), p=p / p.sum())) for _ in range(400)]
+    texts += texts[:50]  # identical chunks: exact ties
+    index = BM25Index.from_texts(texts)
+    queries = [" ".join(rng.choice(words, size=rng.integers(1, 8))) for _ in range(200)]
+    queries += ["skola skola skola", "bygglovsansökan", "öppet", "fotboll", ""]
+    for q in queries:
+        for k in (1, 3, 30, 1000):
+            assert index.search(q, k) == _search_as_it_was(index, q, k), (q, k)

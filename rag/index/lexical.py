@@ -151,11 +151,22 @@ class BM25Index(LexicalIndex):
         terms = [self.vocab[t] for t in self.query_terms(query)]
         if not terms or k <= 0 or not len(self):
             return []
-        scores = np.asarray(self._weights[:, terms].sum(axis=1)).ravel()
+        # Each term's weights are one column of the CSC matrix, a slice: add them up in float32, term by term,
+        # as scipy's column sum did (same order, same precision: the same scores to the bit), without
+        # copying the columns out first.
+        w = self._weights
+        scores = np.zeros(w.shape[0], dtype=np.float32)
+        for t in terms:
+            lo, hi = w.indptr[t], w.indptr[t + 1]
+            scores[w.indices[lo:hi]] += w.data[lo:hi]
         nz = np.flatnonzero(scores > 0)
         if nz.size == 0:
             return []
-        top = nz[np.argsort(-scores[nz], kind="stable")[:k]]
+        found = scores[nz]
+        if nz.size > k:  # only what scores at least the k-th best can be in the top k (ties at it all kept)
+            keep = found >= np.partition(found, nz.size - k)[nz.size - k]
+            nz, found = nz[keep], found[keep]
+        top = nz[np.argsort(-found, kind="stable")[:k]]  # best first; a tie goes to the earlier chunk
         return [(int(i), float(scores[i])) for i in top]
 
     # --- persistence: the tokens are stored; the matrix is rebuilt on load
