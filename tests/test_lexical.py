@@ -72,16 +72,14 @@ def test_search_returns_exactly_what_the_scipy_column_sum_returned() -> None:
     """Same positions, same order (ties to the earlier chunk), the same float32 scores to the bit."""
     rng = np.random.default_rng(0)
     words = [
-        *[
-            "skola",
-            "förskola",
-            "bygglov",
-            "ansökan",
-            "bygglovsansökan",
-            "öppettider",
-            "kontaktcenter",
-            "stad",
-        ],
+        "skola",
+        "förskola",
+        "bygglov",
+        "ansökan",
+        "bygglovsansökan",
+        "öppettider",
+        "kontaktcenter",
+        "stad",
         "arenan",
     ]
     words += [f"ord{i}" for i in range(40)]
